@@ -1,0 +1,73 @@
+package dev.sandboxssh.agent;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sandbox-agent --listen ADDR --token-file FILE [--root DIR]}. */
+@Command(
+    name = "sandbox-agent",
+    mixinStandardHelpOptions = true,
+    description = "Serves one sandbox's processes, filesystem and network tunnels over gRPC.")
+public final class AgentMain implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
+
+  @Option(
+      names = "--listen",
+      required = true,
+      paramLabel = "ADDR",
+      description = "HOST:PORT or unix:PATH (use loopback or a unix socket).")
+  String listen;
+
+  @Option(
+      names = "--token-file",
+      required = true,
+      paramLabel = "FILE",
+      description = "File holding the bearer token every call must present.")
+  Path tokenFile;
+
+  @Option(
+      names = "--root",
+      paramLabel = "DIR",
+      description = "Confine the filesystem API to DIR, which it shows as /.")
+  Path root;
+
+  @Option(
+      names = "--home",
+      paramLabel = "DIR",
+      description = "The sandbox user's home (default: / under --root, else $HOME).")
+  Path home;
+
+  /** Entry point; exit status 2 for bad arguments, 1 when the agent cannot start. */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new AgentMain()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    String token = Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+    Path absRoot = root == null ? null : root.toAbsolutePath().normalize();
+    Path userHome =
+        home != null
+            ? home.toAbsolutePath()
+            : absRoot != null ? Path.of("/") : Path.of(System.getProperty("user.home"));
+    AgentConfig config = new AgentConfig(token, absRoot, userHome);
+    ListenAddress address = ListenAddress.parse(listen);
+    AgentServer server = AgentServer.listen(address, config);
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "agent-shutdown"));
+    String where =
+        address instanceof ListenAddress.Tcp tcp ? tcp.host() + ":" + server.port() : listen;
+    // Printed on stdout so that whoever started the agent on port 0 learns the port.
+    System.out.println("listening " + where);
+    System.out.flush();
+    log.info("agent listening on {} root={} home={}", where, absRoot, userHome);
+    server.awaitTermination();
+    return 0;
+  }
+}

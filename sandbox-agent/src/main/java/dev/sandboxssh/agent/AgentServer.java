@@ -1,0 +1,115 @@
+package dev.sandboxssh.agent;
+
+import dev.sandboxssh.agent.fs.FilesystemServiceImpl;
+import dev.sandboxssh.agent.net.NetworkServiceImpl;
+import dev.sandboxssh.agent.process.ProcessServiceImpl;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The agent's gRPC server: process, filesystem and network services behind the token check, and the
+ * standard health service.
+ *
+ * <p>It takes a {@link ServerBuilder} so that tests can run it in-process; {@link #listen} builds
+ * the real one for a TCP address or a unix socket.
+ */
+public final class AgentServer implements AutoCloseable {
+  private final Server server;
+  private final ProcessServiceImpl processes;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final EventLoopGroup[] eventLoops;
+
+  private AgentServer(ServerBuilder<?> builder, AgentConfig config, EventLoopGroup... loops)
+      throws IOException {
+    TokenAuthInterceptor auth = new TokenAuthInterceptor(config.token());
+    this.processes = new ProcessServiceImpl(config);
+    this.eventLoops = loops;
+    this.server =
+        builder
+            .addService(ServerInterceptors.intercept(processes, auth))
+            .addService(ServerInterceptors.intercept(new FilesystemServiceImpl(config), auth))
+            .addService(ServerInterceptors.intercept(new NetworkServiceImpl(config), auth))
+            // Health answers without a token: it reveals nothing but "serving".
+            .addService(health.getHealthService())
+            .build()
+            .start();
+    health.setStatus("", ServingStatus.SERVING);
+  }
+
+  /** Starts an agent on a builder the caller made (in-process in tests). */
+  public static AgentServer start(ServerBuilder<?> builder, AgentConfig config) throws IOException {
+    return new AgentServer(builder, config);
+  }
+
+  /** Starts an agent listening on a TCP address or unix socket. */
+  public static AgentServer listen(ListenAddress address, AgentConfig config) throws IOException {
+    if (address instanceof ListenAddress.Unix unix) {
+      // A stale socket file from an earlier agent would make bind fail.
+      Files.deleteIfExists(unix.path());
+      EventLoopGroup boss = new EpollEventLoopGroup(1);
+      EventLoopGroup workers = new EpollEventLoopGroup();
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(address.toSocketAddress())
+              .channelType(EpollServerDomainSocketChannel.class)
+              .bossEventLoopGroup(boss)
+              .workerEventLoopGroup(workers);
+      AgentServer server = new AgentServer(tuned(builder), config, boss, workers);
+      // Only the agent's own user may connect; the token is the second lock.
+      Files.setPosixFilePermissions(
+          unix.path(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      return server;
+    }
+    return new AgentServer(tuned(NettyServerBuilder.forAddress(address.toSocketAddress())), config);
+  }
+
+  private static NettyServerBuilder tuned(NettyServerBuilder builder) {
+    return builder
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .maxInboundMessageSize(4 * 1024 * 1024);
+  }
+
+  /** The TCP port bound, or -1 for a unix socket or in-process server. */
+  public int port() {
+    return server.getListenSockets().stream()
+        .filter(InetSocketAddress.class::isInstance)
+        .mapToInt(a -> ((InetSocketAddress) a).getPort())
+        .findFirst()
+        .orElse(-1);
+  }
+
+  /** Blocks until the server terminates. */
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** Stops accepting calls, kills every process the agent started, and frees the socket. */
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    processes.shutdown();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    for (EventLoopGroup loop : eventLoops) {
+      loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+package dev.sandboxssh.sdk;
+
+import dev.sandboxssh.api.v1.FilesystemServiceGrpc;
+import dev.sandboxssh.api.v1.NetworkServiceGrpc;
+import dev.sandboxssh.api.v1.ProcessServiceGrpc;
+import io.grpc.CallCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthGrpc;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** The generated stubs of one agent, all carrying its token. Package-private on purpose. */
+final class AgentStubs {
+  final ManagedChannel channel;
+  final CallCredentials credentials;
+
+  AgentStubs(ManagedChannel channel, CallCredentials credentials) {
+    this.channel = channel;
+    this.credentials = credentials;
+  }
+
+  ProcessServiceGrpc.ProcessServiceStub processAsync() {
+    return ProcessServiceGrpc.newStub(channel).withCallCredentials(credentials);
+  }
+
+  ProcessServiceGrpc.ProcessServiceBlockingStub processBlocking() {
+    return ProcessServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials);
+  }
+
+  FilesystemServiceGrpc.FilesystemServiceStub filesAsync() {
+    return FilesystemServiceGrpc.newStub(channel).withCallCredentials(credentials);
+  }
+
+  FilesystemServiceGrpc.FilesystemServiceBlockingStub filesBlocking() {
+    return FilesystemServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials);
+  }
+
+  NetworkServiceGrpc.NetworkServiceStub networkAsync() {
+    return NetworkServiceGrpc.newStub(channel).withCallCredentials(credentials);
+  }
+
+  void awaitReady(Duration timeout) {
+    try {
+      HealthGrpc.newBlockingStub(channel)
+          .withWaitForReady()
+          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .check(HealthCheckRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw SandboxException.from(e);
+    }
+  }
+}
