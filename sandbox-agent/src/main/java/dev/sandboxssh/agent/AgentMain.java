@@ -35,13 +35,13 @@ public final class AgentMain implements Callable<Integer> {
   @Option(
       names = "--root",
       paramLabel = "DIR",
-      description = "Confine the filesystem API to DIR, which it shows as /.")
+      description = "Confine the filesystem API to paths inside DIR.")
   Path root;
 
   @Option(
       names = "--home",
       paramLabel = "DIR",
-      description = "The sandbox user's home (default: / under --root, else $HOME).")
+      description = "The sandbox user's home (default: the --root DIR, else $HOME).")
   Path home;
 
   /** Entry point; exit status 2 for bad arguments, 1 when the agent cannot start. */
@@ -56,7 +56,7 @@ public final class AgentMain implements Callable<Integer> {
     Path userHome =
         home != null
             ? home.toAbsolutePath()
-            : absRoot != null ? Path.of("/") : Path.of(System.getProperty("user.home"));
+            : absRoot != null ? absRoot : Path.of(System.getProperty("user.home"));
     AgentConfig config = new AgentConfig(token, absRoot, userHome);
     ListenAddress address = ListenAddress.parse(listen);
     AgentServer server = AgentServer.listen(address, config);

@@ -1,0 +1,228 @@
+package dev.sandboxssh.gateway.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every setting of a gateway, validated once at start. {@code config/gateway.yaml} documents each
+ * with its default; {@link ConfigLoader} reads that file, and command-line flags override it.
+ *
+ * @param host address to listen on
+ * @param port TCP port; 0 picks a free one (tests)
+ * @param dataDir the ownership database (SQLite) and local sandboxes live here
+ * @param keysDir host keys live here
+ * @param databaseUrl JDBC URL of the ownership table; null means SQLite in {@code dataDir}
+ */
+public record GatewayConfig(
+    String host,
+    int port,
+    Path dataDir,
+    Path keysDir,
+    String databaseUrl,
+    HostKeys hostKeys,
+    Agent agent,
+    Local local,
+    Env env,
+    Limits limits,
+    Forwarding forwarding,
+    Keepalive keepalive,
+    Sftp sftp) {
+
+  /**
+   * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
+   */
+  public record HostKeys(boolean rsa) {}
+
+  /**
+   * @param connectTimeout how long a session waits for a sandbox's agent before it fails with "did
+   *     not answer"
+   */
+  public record Agent(Duration connectTimeout) {}
+
+  /** Which local sandboxes run confined: AUTO uses bubblewrap when installed. */
+  public enum Bwrap {
+    AUTO,
+    REQUIRED,
+    OFF
+  }
+
+  /**
+   * The {@code local} provider.
+   *
+   * @param idleTimeout an agent with no session for this long is stopped
+   * @param bwrap whether agents run under bubblewrap
+   * @param javaCommand the java binary that runs agents; null means this JVM's
+   */
+  public record Local(Duration idleTimeout, Bwrap bwrap, String javaCommand) {}
+
+  /**
+   * Which {@code env} / {@code SetEnv} names reach the started process (others are ignored, as
+   * sshd's AcceptEnv does). A pattern is a name or a prefix ending in {@code *}.
+   *
+   * @param allow the default list: LANG, LC_*, TERM, COLORTERM, GIT_PROTOCOL
+   * @param extra added to {@code allow} by the operator
+   */
+  public record Env(List<String> allow, List<String> extra) {
+    /** Copies the lists. */
+    public Env {
+      allow = List.copyOf(allow);
+      extra = List.copyOf(extra);
+    }
+
+    /** Both lists together. */
+    public List<String> patterns() {
+      List<String> all = new ArrayList<>(allow);
+      all.addAll(extra);
+      return all;
+    }
+  }
+
+  /**
+   * Bounds on what one client may ask for.
+   *
+   * @param maxPtyCols larger pty-req / window-change widths are clamped to this
+   * @param maxPtyRows larger heights are clamped to this
+   * @param maxEnvValueBytes longer env values are refused
+   * @param maxEnvVars env requests beyond this many per channel are refused
+   * @param maxSessionsPerConnection open session channels per connection
+   */
+  public record Limits(
+      int maxPtyCols,
+      int maxPtyRows,
+      int maxEnvValueBytes,
+      int maxEnvVars,
+      int maxSessionsPerConnection) {}
+
+  /**
+   * Port, socket and agent forwarding. X11 is always refused.
+   *
+   * @param local {@code direct-tcpip} ({@code ssh -L}, {@code -D})
+   * @param remote {@code tcpip-forward} ({@code ssh -R})
+   * @param streamLocal unix-socket forwarding in both directions
+   * @param agent {@code ssh -A}
+   * @param permitOpen targets {@code direct-tcpip} may dial, as {@code host:port} with {@code *}
+   *     for any host or port
+   */
+  public record Forwarding(
+      boolean local, boolean remote, boolean streamLocal, boolean agent, List<String> permitOpen) {
+    /** Copies the list. */
+    public Forwarding {
+      permitOpen = List.copyOf(permitOpen);
+    }
+  }
+
+  /**
+   * Liveness of connections.
+   *
+   * @param interval the gateway sends a keepalive after this much silence from the client
+   * @param countMax the connection is closed after this many unanswered keepalives
+   * @param idleTimeout a connection with no traffic for this long is closed; zero means never
+   */
+  public record Keepalive(Duration interval, int countMax, Duration idleTimeout) {}
+
+  /**
+   * SFTP server limits.
+   *
+   * @param maxOpenHandles open file and directory handles per channel
+   * @param maxReadBytes largest read request served (larger ones are shortened)
+   * @param maxWriteBytes largest write request accepted
+   */
+  public record Sftp(int maxOpenHandles, int maxReadBytes, int maxWriteBytes) {}
+
+  /** The embedded default: loopback port 2222, {@code ./data}, {@code ./keys}. */
+  public static GatewayConfig defaults() {
+    return new GatewayConfig(
+        "127.0.0.1",
+        2222,
+        Path.of("data"),
+        Path.of("keys"),
+        null,
+        new HostKeys(false),
+        new Agent(Duration.ofSeconds(10)),
+        new Local(Duration.ofMinutes(10), Bwrap.AUTO, null),
+        new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
+        new Limits(1000, 1000, 64 * 1024, 64, 64),
+        new Forwarding(true, true, true, true, List.of("*:*")),
+        new Keepalive(Duration.ofSeconds(15), 3, Duration.ZERO),
+        new Sftp(1024, 256 * 1024, 256 * 1024));
+  }
+
+  /** Checks every field and names each bad one in one exception. */
+  public GatewayConfig {
+    List<String> problems = new ArrayList<>();
+    check(problems, host != null && !host.isBlank(), "host: must not be empty");
+    check(problems, port >= 0 && port <= 65535, "port: must be 0..65535, got " + port);
+    check(problems, dataDir != null, "data-dir: must be set");
+    check(problems, keysDir != null, "keys-dir: must be set");
+    check(problems, hostKeys != null, "host-keys: must be set");
+    if (check(problems, agent != null, "agent: must be set")) {
+      check(problems, positive(agent.connectTimeout()), "agent.connect-timeout: must be > 0");
+    }
+    if (check(problems, local != null, "local: must be set")) {
+      check(problems, positive(local.idleTimeout()), "local.idle-timeout: must be > 0");
+      check(problems, local.bwrap() != null, "local.bwrap: must be auto, required or off");
+    }
+    if (check(problems, env != null, "env: must be set")) {
+      for (String p : env.patterns()) {
+        check(
+            problems,
+            p.matches("[A-Za-z_][A-Za-z0-9_]*\\*?"),
+            "env: bad name pattern '" + p + "' (a name, or a prefix ending in *)");
+      }
+    }
+    if (check(problems, limits != null, "limits: must be set")) {
+      check(problems, limits.maxPtyCols() >= 1, "limits.max-pty-cols: must be >= 1");
+      check(problems, limits.maxPtyRows() >= 1, "limits.max-pty-rows: must be >= 1");
+      check(problems, limits.maxEnvValueBytes() >= 1, "limits.max-env-value-bytes: must be >= 1");
+      check(problems, limits.maxEnvVars() >= 0, "limits.max-env-vars: must be >= 0");
+      check(
+          problems,
+          limits.maxSessionsPerConnection() >= 1,
+          "limits.max-sessions-per-connection: must be >= 1");
+    }
+    if (check(problems, forwarding != null, "forwarding: must be set")) {
+      for (String target : forwarding.permitOpen()) {
+        check(
+            problems,
+            target.matches("(\\*|\\[[0-9A-Fa-f:.]+\\]|[^:\\s]+):(\\*|[0-9]{1,5})"),
+            "forwarding.permit-open: bad target '" + target + "' (host:port, * for any)");
+      }
+    }
+    if (check(problems, keepalive != null, "keepalive: must be set")) {
+      check(problems, positive(keepalive.interval()), "keepalive.interval: must be > 0");
+      check(problems, keepalive.countMax() >= 1, "keepalive.count-max: must be >= 1");
+      check(
+          problems,
+          keepalive.idleTimeout() != null && !keepalive.idleTimeout().isNegative(),
+          "keepalive.idle-timeout: must be >= 0");
+    }
+    if (check(problems, sftp != null, "sftp: must be set")) {
+      check(problems, sftp.maxOpenHandles() >= 1, "sftp.max-open-handles: must be >= 1");
+      check(problems, sftp.maxReadBytes() >= 1024, "sftp.max-read-bytes: must be >= 1024");
+      check(problems, sftp.maxWriteBytes() >= 1024, "sftp.max-write-bytes: must be >= 1024");
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+  }
+
+  /** The JDBC URL to open: {@link #databaseUrl} or SQLite in the data dir. */
+  public String effectiveDatabaseUrl() {
+    return databaseUrl != null
+        ? databaseUrl
+        : "jdbc:sqlite:" + dataDir.toAbsolutePath().resolve("gateway.db");
+  }
+
+  private static boolean positive(Duration d) {
+    return d != null && !d.isNegative() && !d.isZero();
+  }
+
+  private static boolean check(List<String> problems, boolean ok, String problem) {
+    if (!ok) {
+      problems.add(problem);
+    }
+    return ok;
+  }
+}

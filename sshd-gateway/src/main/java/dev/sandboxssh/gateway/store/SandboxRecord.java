@@ -1,0 +1,45 @@
+package dev.sandboxssh.gateway.store;
+
+import java.time.Instant;
+
+/**
+ * One sandbox as the ownership table holds it.
+ *
+ * @param id the SSH user name that reaches it: a DNS label
+ * @param provider which {@code SandboxProvider} serves it
+ * @param endpoint for a remote sandbox, its agent: {@code HOST:PORT} or {@code unix:PATH}; null for
+ *     a local one
+ * @param token for a remote sandbox, its agent's bearer token; null for a local one
+ */
+public record SandboxRecord(
+    String id,
+    String owner,
+    Provider provider,
+    String endpoint,
+    String token,
+    State state,
+    Instant created) {
+
+  /** Where a sandbox's agent comes from. */
+  public enum Provider {
+    /** A directory under the data dir; the gateway starts its agent. */
+    LOCAL,
+    /** An agent some platform already runs; the row holds endpoint and token. */
+    REMOTE
+  }
+
+  /** What the gateway last saw. */
+  public enum State {
+    CREATED,
+    RUNNING,
+    STOPPED,
+    FAILED
+  }
+
+  /** Never print the token. */
+  @Override
+  public String toString() {
+    return "SandboxRecord[id=%s, owner=%s, provider=%s, endpoint=%s, state=%s, created=%s]"
+        .formatted(id, owner, provider, endpoint, state, created);
+  }
+}
