@@ -2,8 +2,12 @@ package dev.sandboxssh.gateway.config;
 
 import java.io.IOException;
 import java.nio.file.FileSystems;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
@@ -83,6 +87,58 @@ public record DataDir(Path root) {
   /** Whether {@code id} is a valid sandbox id (a DNS label of 1..63 characters). */
   public static boolean isSandboxId(String id) {
     return id != null && DNS_LABEL.matcher(id).matches();
+  }
+
+  /**
+   * Creates the home directory of a new local sandbox, mode 0700.
+   *
+   * @throws java.nio.file.FileAlreadyExistsException when it exists: a directory left from an
+   *     earlier sandbox of the same id must not be handed to a new one, whose owner may differ
+   */
+  public Path createSandboxDir(String id) throws IOException {
+    Path dir = sandboxDir(id);
+    Files.createDirectories(sandboxes());
+    Files.createDirectory(dir);
+    restrict(dir);
+    return dir;
+  }
+
+  /**
+   * Deletes a local sandbox's home directory and everything in it; returns whether it existed.
+   * Symbolic links inside are removed, never followed, so a sandbox cannot make this delete files
+   * elsewhere; directories the sandbox made unreadable are opened up first.
+   */
+  public boolean deleteSandboxDir(String id) throws IOException {
+    Path dir = sandboxDir(id);
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs)
+              throws IOException {
+            restrict(d);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
+            Files.delete(f);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.delete(d);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+    return true;
   }
 
   /** Sets mode 0700 where the file system knows POSIX modes. */
