@@ -18,9 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class GatewayMainTest {
-  static {
-    TestKeys.ensureTmpDir();
-  }
 
   @TempDir Path tmp;
   private Path data;

@@ -12,9 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FirstStartTest {
-  static {
-    TestKeys.ensureTmpDir();
-  }
 
   @TempDir Path dir;
   private Path home;

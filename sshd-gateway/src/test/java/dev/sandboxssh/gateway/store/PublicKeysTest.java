@@ -10,9 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PublicKeysTest {
-  static {
-    TestKeys.ensureTmpDir();
-  }
 
   @TempDir Path dir;
 

@@ -24,9 +24,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SqliteOwnershipStoreTest {
-  static {
-    TestKeys.ensureTmpDir();
-  }
 
   @TempDir Path dir;
   private Path db;

@@ -2,7 +2,6 @@ package dev.sandboxssh.gateway.store;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,21 +12,8 @@ import java.util.concurrent.TimeUnit;
  * tests fail (an IOException from ProcessBuilder) rather than skip.
  */
 public final class TestKeys {
-  static {
-    // Surefire points java.io.tmpdir at target/tmp, which nothing else creates.
-    try {
-      Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
 
   private TestKeys() {}
-
-  /** Makes sure @TempDir has a parent directory to create its directories in. */
-  public static void ensureTmpDir() {
-    // The static initializer above does the work.
-  }
 
   /** Generates a key pair {@code dir/name} of {@code type}; returns the .pub file. */
   public static Path generate(Path dir, String name, String type, String comment)
