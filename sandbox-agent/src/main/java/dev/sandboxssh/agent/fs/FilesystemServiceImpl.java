@@ -128,7 +128,8 @@ public final class FilesystemServiceImpl extends FilesystemServiceGrpc.Filesyste
     DirectoryStream<Path> dir;
     try {
       Path resolved = paths.resolve(path, Follow.YES);
-      if (!Files.isDirectory(resolved, LinkOption.NOFOLLOW_LINKS)) {
+      if (!Files.readAttributes(resolved, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+          .isDirectory()) {
         throw new NotDirectoryException(path);
       }
       dir = Files.newDirectoryStream(resolved);
