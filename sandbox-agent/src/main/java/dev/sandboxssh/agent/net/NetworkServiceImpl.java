@@ -32,7 +32,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.HexFormat;
@@ -215,10 +214,12 @@ public final class NetworkServiceImpl extends NetworkServiceGrpc.NetworkServiceI
         socketFile = paths.resolve(address.getUnixPath(), Follow.NO);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         bindOrClose(server, UnixDomainSocketAddress.of(socketFile));
-        // Between bind and chmod the file has the umask's mode; only the agent's user (the
-        // sandbox's) exists to race it.
+        // chmod(2) follows symlinks (Linux has no lchmod, and fchmod cannot open a socket), so
+        // a sandbox process swapping the socket for a symlink right after bind could redirect
+        // it; such a process runs as the same user as the agent and could chmod that file
+        // itself, so nothing is gained by it.
         int mode = request.getMode() == 0 ? DEFAULT_SOCKET_MODE : request.getMode() & 0777;
-        Files.setAttribute(socketFile, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(socketFile, "unix:mode", mode);
       } else {
         throw invalid("listen needs a tcp address or a unix path");
       }
