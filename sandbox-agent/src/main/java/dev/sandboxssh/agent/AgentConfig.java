@@ -9,8 +9,9 @@ import java.util.List;
  * What one agent serves, validated once at start.
  *
  * @param token the bearer token every call must present
- * @param root when set, the filesystem API sees only this directory, as its "/" (chroot-like);
- *     processes still see the real filesystem, unless the agent itself runs confined
+ * @param root when set, every path of the filesystem API (and every unix socket path of the network
+ *     API) must resolve inside this directory; paths keep their real names (it is not a chroot).
+ *     Processes still see the real filesystem, unless the agent itself runs confined
  * @param home the sandbox user's home directory as the sandbox's processes see it: where processes
  *     start and relative paths resolve
  */
