@@ -74,6 +74,13 @@ interface LibC extends Library {
 
   int waitpid(int pid, IntByReference status, int options) throws LastErrorException;
 
+  int P_PID = 1;
+  int WEXITED = 4;
+  int WNOWAIT = 0x01000000;
+  int SIGINFO_BYTES = 128;
+
+  int waitid(int idType, int id, Pointer info, int options) throws LastErrorException;
+
   int kill(int pid, int signal) throws LastErrorException;
 
   int posix_openpt(int flags) throws LastErrorException;

@@ -235,25 +235,31 @@ final class NativeProcess {
   }
 
   private void reap() {
-    IntByReference status = new IntByReference();
+    // Wait without reaping first: until the reap below, under the same lock as signal(), the
+    // pid cannot be reused, so a signal can never reach some other process that got it.
+    Memory info = new Memory(LibC.SIGINFO_BYTES);
     while (true) {
       try {
-        C.waitpid(pid, status, 0);
+        C.waitid(LibC.P_PID, pid, info, LibC.WEXITED | LibC.WNOWAIT);
         break;
       } catch (LastErrorException e) {
         if (e.getErrorCode() != LibC.EINTR) {
-          synchronized (this) {
-            reaped = true;
-          }
-          exit.complete(new ExitStatus(null, null, false));
-          return;
+          break;
         }
       }
     }
+    IntByReference status = new IntByReference();
+    ExitStatus result;
     synchronized (this) {
+      try {
+        C.waitpid(pid, status, 0);
+        result = ExitStatus.fromWaitStatus(status.getValue());
+      } catch (LastErrorException e) {
+        result = new ExitStatus(null, null, false);
+      }
       reaped = true;
     }
-    exit.complete(ExitStatus.fromWaitStatus(status.getValue()));
+    exit.complete(result);
   }
 
   private static void setWindowSize(int fd, int cols, int rows) {
