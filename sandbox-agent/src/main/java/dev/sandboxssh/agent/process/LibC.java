@@ -66,7 +66,11 @@ interface LibC extends Library {
 
   int pipe2(int[] fds, int flags) throws LastErrorException;
 
-  NativeLong read(int fd, byte[] buffer, NativeLong count) throws LastErrorException;
+  NativeLong read(int fd, Pointer buffer, NativeLong count) throws LastErrorException;
+
+  long FIONREAD = 0x541B;
+
+  int ioctl(int fd, NativeLong request, IntByReference argument) throws LastErrorException;
 
   NativeLong write(int fd, byte[] buffer, NativeLong count) throws LastErrorException;
 
