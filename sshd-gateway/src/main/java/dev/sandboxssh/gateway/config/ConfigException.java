@@ -12,6 +12,12 @@ public final class ConfigException extends RuntimeException {
     this.problems = List.copyOf(problems);
   }
 
+  /** One problem per bad field, found in {@code source} (a file name). */
+  public ConfigException(String source, List<String> problems) {
+    super(source + ": invalid configuration: " + String.join("; ", problems));
+    this.problems = List.copyOf(problems);
+  }
+
   /** Each bad field with what is wrong with it. */
   public List<String> problems() {
     return problems;

@@ -156,6 +156,11 @@ public record GatewayConfig(
     check(problems, port >= 0 && port <= 65535, "port: must be 0..65535, got " + port);
     check(problems, dataDir != null, "data-dir: must be set");
     check(problems, keysDir != null, "keys-dir: must be set");
+    // Only the SQLite store exists so far; any other URL would fail later, at the first login.
+    check(
+        problems,
+        databaseUrl == null || databaseUrl.startsWith("jdbc:sqlite:"),
+        "database-url: must be a jdbc:sqlite: URL (or unset for gateway.db in data-dir)");
     check(problems, hostKeys != null, "host-keys: must be set");
     if (check(problems, agent != null, "agent: must be set")) {
       check(problems, positive(agent.connectTimeout()), "agent.connect-timeout: must be > 0");
@@ -206,6 +211,32 @@ public record GatewayConfig(
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
+  }
+
+  /**
+   * This config with command-line flags applied; a null argument keeps the current value. The
+   * result is validated again, so a bad flag is reported like a bad config field.
+   */
+  public GatewayConfig withOverrides(String host, Integer port, Path dataDir, Path keysDir) {
+    return new GatewayConfig(
+        host != null ? host : this.host,
+        port != null ? port : this.port,
+        dataDir != null ? dataDir : this.dataDir,
+        keysDir != null ? keysDir : this.keysDir,
+        databaseUrl,
+        hostKeys,
+        agent,
+        local,
+        env,
+        limits,
+        forwarding,
+        keepalive,
+        sftp);
+  }
+
+  /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */
+  public DataDir dataLayout() {
+    return new DataDir(dataDir);
   }
 
   /** The JDBC URL to open: {@link #databaseUrl} or SQLite in the data dir. */

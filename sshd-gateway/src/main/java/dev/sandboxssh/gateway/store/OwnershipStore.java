@@ -8,6 +8,9 @@ import java.util.Optional;
  *
  * <p>Every read goes to the database, so that admin commands run by another process take effect at
  * the next login without a restart. Methods block on I/O: call them off MINA's I/O threads.
+ *
+ * <p>Owner names and sandbox ids follow {@link Names}; a lookup by a malformed name finds nothing.
+ * A sandbox created without an id gets {@link Names#newSandboxId()}.
  */
 public interface OwnershipStore extends AutoCloseable {
 
@@ -53,7 +56,7 @@ public interface OwnershipStore extends AutoCloseable {
    */
   void deleteSandbox(String id);
 
-  /** Records the state a provider last saw a sandbox in. */
+  /** Records the state a provider last saw a sandbox in; a sandbox deleted meanwhile is ignored. */
   void updateState(String id, SandboxRecord.State state);
 
   /** Whether no owner and no sandbox exist yet (a first start). */

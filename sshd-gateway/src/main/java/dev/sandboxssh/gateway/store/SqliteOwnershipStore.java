@@ -1,0 +1,670 @@
+package dev.sandboxssh.gateway.store;
+
+import dev.sandboxssh.gateway.store.StoreException.Reason;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
+
+/**
+ * The ownership table in one SQLite file, shared by a running gateway and admin commands in other
+ * processes.
+ *
+ * <p>WAL mode lets readers go on while an admin command writes; a busy timeout makes a writer wait
+ * for another instead of failing. Nothing is cached: every read asks the database, so a change made
+ * by another process is seen at the next call. Every write is one {@code BEGIN IMMEDIATE}
+ * transaction that checks and writes under the write lock, so checks cannot race and nothing is
+ * half-written. The schema is created and migrated on open ({@link #SCHEMA_VERSION}).
+ */
+public final class SqliteOwnershipStore implements OwnershipStore {
+
+  private static final Logger log = LoggerFactory.getLogger(SqliteOwnershipStore.class);
+
+  /**
+   * Ordered schema migrations; entry {@code i} takes the schema from version {@code i} to {@code i
+   * + 1}. Append only: a released migration never changes, since databases out there ran it.
+   */
+  static final List<List<String>> MIGRATIONS =
+      List.of(
+          // 1: the tables.
+          List.of(
+              """
+              CREATE TABLE owners (
+                name    TEXT PRIMARY KEY,
+                created TEXT NOT NULL)""",
+              """
+              CREATE TABLE owner_keys (
+                owner          TEXT NOT NULL REFERENCES owners(name) ON DELETE CASCADE,
+                fingerprint    TEXT NOT NULL,
+                authorized_key TEXT NOT NULL,
+                UNIQUE (owner, fingerprint))""",
+              """
+              CREATE TABLE sandboxes (
+                id       TEXT PRIMARY KEY,
+                owner    TEXT NOT NULL REFERENCES owners(name) ON DELETE CASCADE,
+                provider TEXT NOT NULL,
+                endpoint TEXT,
+                token    TEXT,
+                state    TEXT NOT NULL,
+                created  TEXT NOT NULL)"""),
+          // 2: removing an owner finds its sandboxes without a full scan (also used by the
+          // ON DELETE CASCADE check).
+          List.of("CREATE INDEX sandboxes_by_owner ON sandboxes(owner)"));
+
+  /** The schema version this code reads and writes. */
+  public static final int SCHEMA_VERSION = MIGRATIONS.size();
+
+  /** How long a write waits for another process's write to finish before it fails. */
+  private static final int BUSY_TIMEOUT_MS = 10_000;
+
+  /** Idle connections kept for reuse; more are opened under load and closed after. */
+  private static final int MAX_IDLE = 4;
+
+  private final SQLiteDataSource dataSource;
+  private final String description;
+  private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
+  private final AtomicInteger migratedFrom = new AtomicInteger(-1);
+  private volatile boolean closed;
+
+  private SqliteOwnershipStore(String url, String description) {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setBusyTimeout(BUSY_TIMEOUT_MS);
+    config.enforceForeignKeys(true);
+    this.dataSource = new SQLiteDataSource(config);
+    this.dataSource.setUrl(url);
+    this.description = description;
+  }
+
+  /**
+   * Opens (creating when missing, mode 0600) the database file and brings its schema up to {@link
+   * #SCHEMA_VERSION}. The parent directory must exist.
+   *
+   * @throws StoreException IO when it cannot be opened or was written by a newer gateway
+   */
+  public static SqliteOwnershipStore open(Path dbFile) {
+    createPrivate(dbFile);
+    SqliteOwnershipStore store =
+        new SqliteOwnershipStore("jdbc:sqlite:" + dbFile.toAbsolutePath(), dbFile.toString());
+    try {
+      store.migrate();
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /**
+   * Opens a {@code jdbc:sqlite:PATH} URL, as {@link
+   * dev.sandboxssh.gateway.config.GatewayConfig#effectiveDatabaseUrl()} gives it.
+   *
+   * @throws StoreException INVALID for any other URL (in-memory databases included: each pooled
+   *     connection would see its own)
+   */
+  public static SqliteOwnershipStore open(String jdbcUrl) {
+    String prefix = "jdbc:sqlite:";
+    if (jdbcUrl == null || !jdbcUrl.startsWith(prefix)) {
+      throw new StoreException(Reason.INVALID, "not a jdbc:sqlite: URL: " + jdbcUrl);
+    }
+    String path = jdbcUrl.substring(prefix.length());
+    if (path.isEmpty() || path.contains(":memory:") || path.startsWith("file:")) {
+      throw new StoreException(Reason.INVALID, "need a plain file path in " + jdbcUrl);
+    }
+    return open(Path.of(path));
+  }
+
+  /** The schema version the file had before this store opened it; -1 until opened. */
+  public int migratedFrom() {
+    return migratedFrom.get();
+  }
+
+  // ---------------------------------------------------------------- owners
+
+  @Override
+  public Owner addOwner(String name, List<OwnerKey> keys) {
+    if (!Names.isOwnerName(name)) {
+      throw new StoreException(
+          Reason.INVALID,
+          "bad owner name '" + name + "': use 1-32 of a-z 0-9 _ . - (starting with a letter or _)");
+    }
+    if (keys == null || keys.isEmpty()) {
+      throw new StoreException(Reason.INVALID, "owner " + name + " needs at least one key");
+    }
+    // Keep the table honest: each row's fingerprint is that of its key.
+    Map<String, OwnerKey> unique = new LinkedHashMap<>();
+    for (OwnerKey k : keys) {
+      if (k == null || k.authorizedKey() == null) {
+        throw new StoreException(Reason.INVALID, "owner " + name + ": a key is missing");
+      }
+      String actual = PublicKeys.fingerprint(PublicKeys.decode(k.authorizedKey()));
+      if (!actual.equals(k.fingerprint())) {
+        throw new StoreException(
+            Reason.INVALID, "owner " + name + ": fingerprint does not match key " + actual);
+      }
+      unique.putIfAbsent(actual, k);
+    }
+    Instant created = now();
+    return inTransaction(
+        c -> {
+          if (exists(c, "SELECT 1 FROM owners WHERE name = ?", name)) {
+            throw new StoreException(Reason.CONFLICT, "owner " + name + " already exists");
+          }
+          try (PreparedStatement ins =
+              c.prepareStatement("INSERT INTO owners(name, created) VALUES (?, ?)")) {
+            ins.setString(1, name);
+            ins.setString(2, created.toString());
+            ins.executeUpdate();
+          }
+          try (PreparedStatement ins =
+              c.prepareStatement(
+                  "INSERT INTO owner_keys(owner, fingerprint, authorized_key) VALUES (?, ?, ?)")) {
+            for (OwnerKey k : unique.values()) {
+              ins.setString(1, name);
+              ins.setString(2, k.fingerprint());
+              ins.setString(3, k.authorizedKey());
+              ins.addBatch();
+            }
+            ins.executeBatch();
+          }
+          return new Owner(name, List.copyOf(unique.values()), created);
+        });
+  }
+
+  @Override
+  public List<Owner> listOwners() {
+    return withConnection(c -> readOwners(c, null));
+  }
+
+  @Override
+  public Optional<Owner> findOwner(String name) {
+    if (!Names.isOwnerName(name)) {
+      return Optional.empty();
+    }
+    return withConnection(c -> readOwners(c, name)).stream().findFirst();
+  }
+
+  @Override
+  public void removeOwner(String name) {
+    inTransaction(
+        c -> {
+          if (!Names.isOwnerName(name) || !exists(c, "SELECT 1 FROM owners WHERE name = ?", name)) {
+            throw new StoreException(Reason.NOT_FOUND, "no owner named " + name);
+          }
+          // Explicit rather than relying on ON DELETE CASCADE alone, which needs the
+          // foreign_keys pragma on the connection that deletes.
+          for (String sql :
+              List.of(
+                  "DELETE FROM sandboxes WHERE owner = ?",
+                  "DELETE FROM owner_keys WHERE owner = ?",
+                  "DELETE FROM owners WHERE name = ?")) {
+            try (PreparedStatement del = c.prepareStatement(sql)) {
+              del.setString(1, name);
+              del.executeUpdate();
+            }
+          }
+          return null;
+        });
+  }
+
+  // ---------------------------------------------------------------- sandboxes
+
+  @Override
+  public SandboxRecord createSandbox(SandboxRecord sandbox) {
+    SandboxRecord row = validate(sandbox);
+    boolean generated = sandbox.id() == null;
+    // A generated id that happens to exist is drawn again; a chosen one is a conflict.
+    for (int attempt = 0; ; attempt++) {
+      SandboxRecord candidate =
+          generated
+              ? new SandboxRecord(
+                  Names.newSandboxId(),
+                  row.owner(),
+                  row.provider(),
+                  row.endpoint(),
+                  row.token(),
+                  row.state(),
+                  row.created())
+              : row;
+      try {
+        return inTransaction(c -> insertSandbox(c, candidate));
+      } catch (StoreException e) {
+        if (!generated || e.reason() != Reason.CONFLICT || attempt >= 5) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static SandboxRecord validate(SandboxRecord s) {
+    if (s == null) {
+      throw new StoreException(Reason.INVALID, "no sandbox given");
+    }
+    if (s.id() != null && !Names.isSandboxId(s.id())) {
+      throw new StoreException(
+          Reason.INVALID,
+          "sandbox id '"
+              + s.id()
+              + "' is not a DNS label (1-63 of a-z 0-9 -, not starting or ending with -)");
+    }
+    if (s.owner() == null) {
+      throw new StoreException(Reason.INVALID, "a sandbox needs an owner");
+    }
+    if (s.provider() == null) {
+      throw new StoreException(Reason.INVALID, "a sandbox needs a provider");
+    }
+    if (s.provider() == SandboxRecord.Provider.REMOTE) {
+      if (!Names.isEndpoint(s.endpoint())) {
+        throw new StoreException(
+            Reason.INVALID, "bad endpoint '" + s.endpoint() + "': use HOST:PORT or unix:/PATH");
+      }
+      if (!Names.isToken(s.token())) {
+        // Never echo the token itself.
+        throw new StoreException(
+            Reason.INVALID, "bad token: need 1-4096 visible ASCII characters, no spaces");
+      }
+    } else if (s.endpoint() != null || s.token() != null) {
+      throw new StoreException(
+          Reason.INVALID, "a local sandbox has no endpoint or token; the gateway starts its agent");
+    }
+    return new SandboxRecord(
+        s.id(),
+        s.owner(),
+        s.provider(),
+        s.endpoint(),
+        s.token(),
+        s.state() != null ? s.state() : SandboxRecord.State.CREATED,
+        s.created() != null ? s.created().truncatedTo(ChronoUnit.MILLIS) : now());
+  }
+
+  private static SandboxRecord insertSandbox(Connection c, SandboxRecord s) throws SQLException {
+    if (!Names.isOwnerName(s.owner())
+        || !exists(c, "SELECT 1 FROM owners WHERE name = ?", s.owner())) {
+      throw new StoreException(Reason.NOT_FOUND, "no owner named " + s.owner());
+    }
+    if (exists(c, "SELECT 1 FROM sandboxes WHERE id = ?", s.id())) {
+      throw new StoreException(Reason.CONFLICT, "sandbox " + s.id() + " already exists");
+    }
+    try (PreparedStatement ins =
+        c.prepareStatement(
+            "INSERT INTO sandboxes(id, owner, provider, endpoint, token, state, created)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+      ins.setString(1, s.id());
+      ins.setString(2, s.owner());
+      ins.setString(3, s.provider().name().toLowerCase(Locale.ROOT));
+      ins.setString(4, s.endpoint());
+      ins.setString(5, s.token());
+      ins.setString(6, s.state().name().toLowerCase(Locale.ROOT));
+      ins.setString(7, s.created().toString());
+      ins.executeUpdate();
+    }
+    return s;
+  }
+
+  @Override
+  public Optional<SandboxRecord> findSandbox(String id) {
+    if (!Names.isSandboxId(id)) {
+      return Optional.empty();
+    }
+    return withConnection(c -> readSandboxes(c, id)).stream().findFirst();
+  }
+
+  @Override
+  public List<SandboxRecord> listSandboxes() {
+    return withConnection(c -> readSandboxes(c, null));
+  }
+
+  @Override
+  public void deleteSandbox(String id) {
+    inTransaction(
+        c -> {
+          int n = 0;
+          if (Names.isSandboxId(id)) {
+            try (PreparedStatement del = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {
+              del.setString(1, id);
+              n = del.executeUpdate();
+            }
+          }
+          if (n == 0) {
+            throw new StoreException(Reason.NOT_FOUND, "no sandbox " + id);
+          }
+          return null;
+        });
+  }
+
+  /** Records a sandbox's state; a sandbox deleted meanwhile is ignored (nothing to record). */
+  @Override
+  public void updateState(String id, SandboxRecord.State state) {
+    if (state == null) {
+      throw new StoreException(Reason.INVALID, "no state given");
+    }
+    inTransaction(
+        c -> {
+          try (PreparedStatement up =
+              c.prepareStatement("UPDATE sandboxes SET state = ? WHERE id = ?")) {
+            up.setString(1, state.name().toLowerCase(Locale.ROOT));
+            up.setString(2, id);
+            up.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return withConnection(
+        c -> {
+          try (Statement st = c.createStatement();
+              ResultSet rs =
+                  st.executeQuery(
+                      "SELECT (SELECT COUNT(*) FROM owners) + (SELECT COUNT(*) FROM sandboxes)")) {
+            return rs.next() && rs.getLong(1) == 0;
+          }
+        });
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    Connection c;
+    while ((c = idle.poll()) != null) {
+      closeQuietly(c);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SqliteOwnershipStore[" + description + "]";
+  }
+
+  // ---------------------------------------------------------------- reading rows
+
+  private static List<Owner> readOwners(Connection c, String onlyName) throws SQLException {
+    String sql =
+        "SELECT o.name, o.created, k.fingerprint, k.authorized_key FROM owners o"
+            + " LEFT JOIN owner_keys k ON k.owner = o.name"
+            + (onlyName != null ? " WHERE o.name = ?" : "")
+            + " ORDER BY o.name, k.rowid";
+    Map<String, Instant> created = new LinkedHashMap<>();
+    Map<String, List<OwnerKey>> keys = new LinkedHashMap<>();
+    try (PreparedStatement st = c.prepareStatement(sql)) {
+      if (onlyName != null) {
+        st.setString(1, onlyName);
+      }
+      try (ResultSet rs = st.executeQuery()) {
+        while (rs.next()) {
+          String name = rs.getString(1);
+          created.putIfAbsent(name, parseInstant(rs.getString(2)));
+          List<OwnerKey> list = keys.computeIfAbsent(name, n -> new ArrayList<>());
+          if (rs.getString(3) != null) {
+            list.add(new OwnerKey(rs.getString(3), rs.getString(4)));
+          }
+        }
+      }
+    }
+    List<Owner> owners = new ArrayList<>();
+    created.forEach((name, at) -> owners.add(new Owner(name, keys.get(name), at)));
+    return owners;
+  }
+
+  private static List<SandboxRecord> readSandboxes(Connection c, String onlyId)
+      throws SQLException {
+    String sql =
+        "SELECT id, owner, provider, endpoint, token, state, created FROM sandboxes"
+            + (onlyId != null ? " WHERE id = ?" : "")
+            + " ORDER BY id";
+    List<SandboxRecord> out = new ArrayList<>();
+    try (PreparedStatement st = c.prepareStatement(sql)) {
+      if (onlyId != null) {
+        st.setString(1, onlyId);
+      }
+      try (ResultSet rs = st.executeQuery()) {
+        while (rs.next()) {
+          out.add(
+              new SandboxRecord(
+                  rs.getString(1),
+                  rs.getString(2),
+                  parseEnum(SandboxRecord.Provider.class, rs.getString(3)),
+                  rs.getString(4),
+                  rs.getString(5),
+                  parseEnum(SandboxRecord.State.class, rs.getString(6)),
+                  parseInstant(rs.getString(7))));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static <E extends Enum<E>> E parseEnum(Class<E> type, String value) {
+    try {
+      return Enum.valueOf(type, value.toUpperCase(Locale.ROOT));
+    } catch (RuntimeException e) {
+      throw new StoreException(
+          Reason.IO, "unknown " + type.getSimpleName().toLowerCase(Locale.ROOT) + " " + value, e);
+    }
+  }
+
+  private static Instant parseInstant(String value) {
+    try {
+      return Instant.parse(value);
+    } catch (RuntimeException e) {
+      throw new StoreException(Reason.IO, "bad timestamp in database: " + value, e);
+    }
+  }
+
+  private static Instant now() {
+    return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+  }
+
+  private static boolean exists(Connection c, String sql, String arg) throws SQLException {
+    try (PreparedStatement st = c.prepareStatement(sql)) {
+      st.setString(1, arg);
+      try (ResultSet rs = st.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- schema
+
+  private void migrate() {
+    inTransaction(
+        c -> {
+          try (Statement st = c.createStatement()) {
+            st.executeUpdate(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+          }
+          int version;
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("SELECT MAX(version) FROM schema_version")) {
+            rs.next();
+            version = rs.getInt(1); // 0 for an empty table (NULL)
+          }
+          migratedFrom.set(version);
+          if (version > SCHEMA_VERSION) {
+            throw new StoreException(
+                Reason.IO,
+                description
+                    + " has schema version "
+                    + version
+                    + ", newer than this gateway knows ("
+                    + SCHEMA_VERSION
+                    + "); upgrade the gateway");
+          }
+          for (int v = version; v < SCHEMA_VERSION; v++) {
+            try (Statement st = c.createStatement()) {
+              for (String ddl : MIGRATIONS.get(v)) {
+                st.executeUpdate(ddl);
+              }
+            }
+          }
+          if (version < SCHEMA_VERSION) {
+            try (Statement st = c.createStatement()) {
+              st.executeUpdate("DELETE FROM schema_version");
+              st.executeUpdate(
+                  "INSERT INTO schema_version(version) VALUES (" + SCHEMA_VERSION + ")");
+            }
+            if (version > 0) {
+              log.info(
+                  "{}: schema migrated from version {} to {}",
+                  description,
+                  version,
+                  SCHEMA_VERSION);
+            }
+          }
+          return null;
+        });
+    // Outside any transaction: the journal mode cannot change inside one. It is a property of
+    // the file, so later connections (and other processes) use WAL too.
+    withConnection(
+        c -> {
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("PRAGMA journal_mode=WAL")) {
+            if (!rs.next() || !"wal".equalsIgnoreCase(rs.getString(1))) {
+              log.warn("{}: WAL journal mode unavailable; admin commands may wait", description);
+            }
+          }
+          return null;
+        });
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  private <T> T withConnection(SqlWork<T> work) {
+    Connection c = borrow();
+    boolean healthy = false;
+    try {
+      T result = work.run(c);
+      healthy = true;
+      return result;
+    } catch (SQLException e) {
+      throw translate(e);
+    } catch (StoreException e) {
+      healthy = true;
+      throw e;
+    } finally {
+      giveBack(c, healthy);
+    }
+  }
+
+  private <T> T inTransaction(SqlWork<T> work) {
+    return withConnection(
+        c -> {
+          // Explicit statements rather than setAutoCommit(false): the driver would open the next
+          // transaction right after COMMIT, and a busy failure there would report a write that
+          // did happen as failed.
+          try (Statement st = c.createStatement()) {
+            // IMMEDIATE takes the write lock at once: a deferred transaction that reads and then
+            // writes fails with SQLITE_BUSY, busy timeout or not, when another process wrote
+            // meanwhile.
+            st.execute("BEGIN IMMEDIATE");
+            T result;
+            try {
+              result = work.run(c);
+            } catch (SQLException | RuntimeException e) {
+              try {
+                st.execute("ROLLBACK");
+              } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+              }
+              throw e;
+            }
+            st.execute("COMMIT");
+            return result;
+          }
+        });
+  }
+
+  private Connection borrow() {
+    if (closed) {
+      throw new StoreException(Reason.IO, "ownership store is closed");
+    }
+    Connection c = idle.poll();
+    if (c != null) {
+      return c;
+    }
+    try {
+      return dataSource.getConnection();
+    } catch (SQLException e) {
+      throw new StoreException(Reason.IO, "cannot open " + description + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void giveBack(Connection c, boolean healthy) {
+    if (healthy && !closed && idle.size() < MAX_IDLE) {
+      idle.push(c);
+      if (closed && idle.remove(c)) {
+        closeQuietly(c); // close() ran meanwhile
+      }
+    } else {
+      closeQuietly(c);
+    }
+  }
+
+  private StoreException translate(SQLException e) {
+    if (e instanceof SQLiteException se) {
+      SQLiteErrorCode code = se.getResultCode();
+      if (code == SQLiteErrorCode.SQLITE_CONSTRAINT_PRIMARYKEY
+          || code == SQLiteErrorCode.SQLITE_CONSTRAINT_UNIQUE) {
+        return new StoreException(Reason.CONFLICT, "already exists: " + e.getMessage(), e);
+      }
+      if (code == SQLiteErrorCode.SQLITE_BUSY || code == SQLiteErrorCode.SQLITE_LOCKED) {
+        return new StoreException(
+            Reason.IO, description + " stayed locked by another process; try again", e);
+      }
+    }
+    return new StoreException(Reason.IO, description + ": " + e.getMessage(), e);
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // Nothing left to do with a connection that failed to close.
+    }
+  }
+
+  /** Creates the file empty with mode 0600 (the -wal and -shm files copy it): it holds tokens. */
+  private static void createPrivate(Path dbFile) {
+    try {
+      if (FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+        Files.createFile(
+            dbFile,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      } else {
+        Files.createFile(dbFile);
+      }
+    } catch (FileAlreadyExistsException e) {
+      // An existing database keeps its mode.
+    } catch (IOException e) {
+      throw new StoreException(Reason.IO, "cannot create " + dbFile + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,226 @@
+package dev.sandboxssh.gateway.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+  private static final Path SHIPPED = Path.of("..", "config", "gateway.yaml");
+
+  @Test
+  void shippedFileGivesExactlyTheDefaults() {
+    assertThat(SHIPPED).exists();
+    assertThat(ConfigLoader.load(SHIPPED)).isEqualTo(GatewayConfig.defaults());
+  }
+
+  @Test
+  void shippedFileNamesEverySetting() throws Exception {
+    // Each record component appears as a kebab-case key, so no setting goes undocumented.
+    String text = Files.readString(SHIPPED);
+    for (String key :
+        List.of(
+            "host:",
+            "port:",
+            "data-dir:",
+            "keys-dir:",
+            "database-url:",
+            "rsa:",
+            "connect-timeout:",
+            "idle-timeout:",
+            "bwrap:",
+            "java-command:",
+            "allow:",
+            "extra:",
+            "max-pty-cols:",
+            "max-pty-rows:",
+            "max-env-value-bytes:",
+            "max-env-vars:",
+            "max-sessions-per-connection:",
+            "local:",
+            "remote:",
+            "stream-local:",
+            "agent:",
+            "permit-open:",
+            "interval:",
+            "count-max:",
+            "max-open-handles:",
+            "max-read-bytes:",
+            "max-write-bytes:")) {
+      assertThat(text).contains(key);
+    }
+  }
+
+  @Test
+  void emptyFileGivesTheDefaults() {
+    assertThat(ConfigLoader.parse("", "t.yaml")).isEqualTo(GatewayConfig.defaults());
+    assertThat(ConfigLoader.parse("# nothing\n", "t.yaml")).isEqualTo(GatewayConfig.defaults());
+  }
+
+  @Test
+  void readsEveryKindOfValue() {
+    GatewayConfig c =
+        ConfigLoader.parse(
+            """
+            host: 0.0.0.0
+            port: 2200
+            data-dir: /var/lib/sandbox-ssh
+            database-url: jdbc:sqlite:/tmp/x.db
+            host-keys: {rsa: true}
+            agent: {connect-timeout: 500ms}
+            local:
+              idle-timeout: 1h
+              bwrap: off
+              java-command: /usr/bin/java
+            env:
+              extra: [MY_*, CI]
+            forwarding:
+              remote: false
+              permit-open: [localhost:22, "*:443", "[::1]:8080"]
+            keepalive: {interval: 30, idle-timeout: 2d}
+            sftp: {max-read-bytes: 65536}
+            """,
+            "t.yaml");
+    assertThat(c.host()).isEqualTo("0.0.0.0");
+    assertThat(c.port()).isEqualTo(2200);
+    assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/sandbox-ssh"));
+    assertThat(c.keysDir()).isEqualTo(Path.of("keys"));
+    assertThat(c.effectiveDatabaseUrl()).isEqualTo("jdbc:sqlite:/tmp/x.db");
+    assertThat(c.hostKeys().rsa()).isTrue();
+    assertThat(c.agent().connectTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(c.local())
+        .isEqualTo(
+            new GatewayConfig.Local(Duration.ofHours(1), GatewayConfig.Bwrap.OFF, "/usr/bin/java"));
+    assertThat(c.env().patterns())
+        .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
+    assertThat(c.forwarding().remote()).isFalse();
+    assertThat(c.forwarding().local()).isTrue();
+    assertThat(c.forwarding().permitOpen()).containsExactly("localhost:22", "*:443", "[::1]:8080");
+    assertThat(c.keepalive().interval()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.keepalive().idleTimeout()).isEqualTo(Duration.ofDays(2));
+    assertThat(c.sftp().maxReadBytes()).isEqualTo(65536);
+    assertThat(c.sftp().maxWriteBytes()).isEqualTo(262144);
+  }
+
+  @Test
+  void durations() {
+    assertThat(ConfigLoader.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
+    assertThat(ConfigLoader.parseDuration("10s")).isEqualTo(Duration.ofSeconds(10));
+    assertThat(ConfigLoader.parseDuration("10m")).isEqualTo(Duration.ofMinutes(10));
+    assertThat(ConfigLoader.parseDuration("1h")).isEqualTo(Duration.ofHours(1));
+    assertThat(ConfigLoader.parseDuration("7")).isEqualTo(Duration.ofSeconds(7));
+    for (String bad : List.of("", "-1s", "10 s", "1.5s", "10x", "s", "1234567890s")) {
+      assertThatThrownBy(() -> ConfigLoader.parseDuration(bad))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
+  void everyBadFieldIsNamedInOneError() {
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    """
+                    port: 70000
+                    data-dir: 12
+                    prot: 22
+                    agent: {connect-timeout: soon}
+                    local: {bwrap: maybe, idle-timeout: 0}
+                    env: {allow: [LANG, 3], extra: [bad-name]}
+                    limits: {max-pty-cols: "80", max-pty-rows: 99999999999}
+                    forwarding: {local: yes, permit-open: [nowhere]}
+                    keepalive: {interval: 10s, count-max: 0, typo: 1}
+                    sftp: 5
+                    database-url: postgres://x
+                    """,
+                    "bad.yaml"))
+        .isInstanceOfSatisfying(
+            ConfigException.class,
+            e -> {
+              assertThat(e.getMessage()).startsWith("bad.yaml: invalid configuration: ");
+              assertThat(String.join("\n", e.problems()))
+                  .contains("port: must be 0..65535, got 70000")
+                  .contains("data-dir: must be a path, got 12")
+                  .contains("prot: unknown setting")
+                  .contains("agent.connect-timeout: must be a duration")
+                  .contains("local.bwrap: must be auto, required or off, got 'maybe'")
+                  .contains("local.idle-timeout: must be > 0")
+                  .contains("env.allow[1]: must be a non-empty string, got 3")
+                  .contains("env: bad name pattern 'bad-name'")
+                  .contains("limits.max-pty-cols: must be an integer, got '80'")
+                  .contains("limits.max-pty-rows: out of range")
+                  .contains("forwarding.local: must be true or false, got 'yes'")
+                  .contains("forwarding.permit-open: bad target 'nowhere'")
+                  .contains("keepalive.count-max: must be >= 1")
+                  .contains("keepalive.typo: unknown setting")
+                  .contains("sftp: must be a mapping, got 5")
+                  .contains("database-url: must be a jdbc:sqlite: URL");
+              assertThat(e.problems()).hasSize(16);
+              assertThat(e.getMessage()).doesNotContain("\n");
+            });
+  }
+
+  @Test
+  void malformedYamlIsOneLine() {
+    assertThatThrownBy(() -> ConfigLoader.parse("port: [1,\n  host: x", "m.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("m.yaml: invalid configuration: ")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    assertThatThrownBy(() -> ConfigLoader.parse("port: 1\nport: 2\n", "d.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("port");
+    assertThatThrownBy(() -> ConfigLoader.parse("- a\n- b\n", "l.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("mapping");
+  }
+
+  @Test
+  void arbitraryTagsAreRefused() {
+    assertThatThrownBy(
+            () -> ConfigLoader.parse("host: !!javax.script.ScriptEngineManager []", "t.yaml"))
+        .isInstanceOf(ConfigException.class);
+  }
+
+  @Test
+  void unreadableFileIsNamed(@TempDir Path dir) {
+    Path missing = dir.resolve("nope.yaml");
+    assertThatThrownBy(() -> ConfigLoader.load(missing))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(missing.toString())
+        .hasMessageContaining("cannot read");
+  }
+
+  @Test
+  void overridesReplaceOnlyWhatIsGiven() {
+    GatewayConfig c = GatewayConfig.defaults().withOverrides(null, 2300, Path.of("/tmp/d"), null);
+    assertThat(c.host()).isEqualTo("127.0.0.1");
+    assertThat(c.port()).isEqualTo(2300);
+    assertThat(c.dataDir()).isEqualTo(Path.of("/tmp/d"));
+    assertThat(c.keysDir()).isEqualTo(Path.of("keys"));
+    assertThatThrownBy(() -> GatewayConfig.defaults().withOverrides("", -1, null, null))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).problems()).hasSize(2));
+  }
+
+  @Test
+  void dataDirLayout(@TempDir Path dir) throws Exception {
+    DataDir d = new DataDir(dir.resolve("data")).create();
+    assertThat(d.database()).isEqualTo(dir.resolve("data/gateway.db"));
+    assertThat(d.sandboxDir("demo")).isEqualTo(dir.resolve("data/sandboxes/demo"));
+    assertThat(d.run()).isDirectory();
+    assertThat(Files.getPosixFilePermissions(d.run()))
+        .containsExactlyInAnyOrderElementsOf(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    for (String bad : List.of("..", "a/b", "-x", "", "UPPER", "x".repeat(64))) {
+      assertThatThrownBy(() -> d.sandboxDir(bad)).isInstanceOf(IllegalArgumentException.class);
+    }
+    assertThat(GatewayConfig.defaults().withOverrides(null, null, dir, null).effectiveDatabaseUrl())
+        .isEqualTo("jdbc:sqlite:" + new DataDir(dir).database().toAbsolutePath());
+  }
+}
