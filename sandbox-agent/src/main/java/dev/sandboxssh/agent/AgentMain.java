@@ -44,6 +44,13 @@ public final class AgentMain implements Callable<Integer> {
       description = "The sandbox user's home (default: the --root DIR, else $HOME).")
   Path home;
 
+  @Option(
+      names = "--exit-with-stdin",
+      description =
+          "Exit when standard input reaches end of file: the parent holds it open, so the agent"
+              + " cannot outlive a parent that died, even by SIGKILL.")
+  boolean exitWithStdin;
+
   /** Entry point; exit status 2 for bad arguments, 1 when the agent cannot start. */
   public static void main(String[] args) {
     System.exit(new CommandLine(new AgentMain()).execute(args));
@@ -67,7 +74,26 @@ public final class AgentMain implements Callable<Integer> {
     System.out.println("listening " + where);
     System.out.flush();
     log.info("agent listening on {} root={} home={}", where, absRoot, userHome);
+    if (exitWithStdin) {
+      Thread watcher = new Thread(() -> exitAtEof(server), "agent-parent-watch");
+      watcher.setDaemon(true);
+      watcher.start();
+    }
     server.awaitTermination();
     return 0;
+  }
+
+  private static void exitAtEof(AgentServer server) {
+    try {
+      byte[] sink = new byte[256];
+      while (System.in.read(sink) >= 0) {
+        // The parent never writes; anything read is ignored.
+      }
+    } catch (java.io.IOException e) {
+      // A broken pipe means the parent is gone, the same as EOF.
+    }
+    log.info("parent went away; stopping");
+    server.close();
+    System.exit(0);
   }
 }

@@ -41,11 +41,13 @@ final class AgentStubs {
     return NetworkServiceGrpc.newStub(channel).withCallCredentials(credentials);
   }
 
-  void awaitReady(Duration timeout) {
+  void health(Duration timeout, boolean waitForReady) {
+    HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
+    if (waitForReady) {
+      stub = stub.withWaitForReady();
+    }
     try {
-      HealthGrpc.newBlockingStub(channel)
-          .withWaitForReady()
-          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+      stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
           .check(HealthCheckRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
       throw SandboxException.from(e);

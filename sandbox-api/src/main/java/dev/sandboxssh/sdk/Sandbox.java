@@ -81,7 +81,17 @@ public final class Sandbox implements AutoCloseable {
    * @throws SandboxUnavailableException when it does not
    */
   public void awaitReady(Duration timeout) {
-    new AgentStubs(channel, credentials).awaitReady(timeout);
+    new AgentStubs(channel, credentials).health(timeout, true);
+  }
+
+  /**
+   * Asks the agent once whether it is serving, failing fast when nothing listens.
+   *
+   * @throws SandboxUnavailableException with {@code UNAVAILABLE} when the agent refuses or is gone,
+   *     {@code DEADLINE_EXCEEDED} when it does not answer within {@code timeout}
+   */
+  public void ping(Duration timeout) {
+    new AgentStubs(channel, credentials).health(timeout, false);
   }
 
   /** Closes the connection; processes started in the background keep running. */

@@ -28,7 +28,7 @@ import java.util.Deque;
  * intermediate swap is not caught. The real confinement is the namespace the agent runs in; this
  * check is defence in depth for an agent running without one.
  */
-final class PathResolver {
+public final class PathResolver {
   /** PATH_MAX on Linux: longer paths are malformed input, not something to walk. */
   static final int MAX_PATH_BYTES = 4096;
 
@@ -36,7 +36,7 @@ final class PathResolver {
   static final int MAX_SYMLINKS = 40;
 
   /** Whether the last component is followed when it is a symlink. */
-  enum Follow {
+  public enum Follow {
     YES,
     NO
   }
@@ -49,14 +49,14 @@ final class PathResolver {
    *
    * @throws IOException when the root cannot be resolved to a real directory
    */
-  PathResolver(Path root, Path home) throws IOException {
+  public PathResolver(Path root, Path home) throws IOException {
     // The root's own real path, so that a symlink among its ancestors cannot confuse the checks.
     this.root = root == null ? null : root.toRealPath();
     this.home = home;
   }
 
   /** The sandbox user's home, which relative paths start from. */
-  Path home() {
+  public Path home() {
     return home;
   }
 
@@ -69,7 +69,7 @@ final class PathResolver {
    * @throws NotDirectoryException when an intermediate component is not a directory
    * @throws FileSystemException when symlinks loop
    */
-  Path resolve(String path, Follow follow) throws IOException {
+  public Path resolve(String path, Follow follow) throws IOException {
     validate(path);
     if (root == null) {
       // Unconfined: the kernel resolves, exactly as for the sandbox's own processes.
@@ -82,7 +82,7 @@ final class PathResolver {
    * The canonical absolute path: symlinks resolved, `..` removed; the last component need not
    * exist. Confined to the root when there is one.
    */
-  Path realpath(String path) throws IOException {
+  public Path realpath(String path) throws IOException {
     validate(path);
     return walk(path, Follow.YES, root != null);
   }

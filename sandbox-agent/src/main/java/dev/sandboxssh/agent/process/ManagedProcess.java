@@ -1,0 +1,239 @@
+package dev.sandboxssh.agent.process;
+
+import com.google.protobuf.ByteString;
+import dev.sandboxssh.api.v1.End;
+import dev.sandboxssh.api.v1.ProcessEvent;
+import dev.sandboxssh.api.v1.ProcessInfo;
+import dev.sandboxssh.api.v1.Started;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A process the agent runs, and the callers attached to its output.
+ *
+ * <p>Output fans out to every attached stream, in order, and at the pace of the slowest: one reader
+ * thread per output stream hands each chunk to every sink before reading the next. The {@code end}
+ * event follows all output: it is sent once the process was reaped and its pipes reached EOF (as
+ * sshd waits for EOF), or, for a terminal, shortly after the process exited.
+ */
+final class ManagedProcess {
+  /** At most this much is read from a process per event. */
+  static final int CHUNK = 64 * 1024;
+
+  /** A terminal's recent output kept for callers that re-attach. */
+  static final int SCROLLBACK = 256 * 1024;
+
+  /** Output of a terminal whose process exited is still read this long (background jobs). */
+  private static final Duration PTY_DRAIN = Duration.ofSeconds(2);
+
+  private final NativeProcess process;
+  private final ProcessInfo info;
+  private final boolean background;
+  private final Scrollback scrollback;
+  private final List<EventSink> sinks = new CopyOnWriteArrayList<>();
+  private final Object broadcastLock = new Object();
+  private final CompletableFuture<End> ended = new CompletableFuture<>();
+  private volatile String killReason;
+
+  ManagedProcess(NativeProcess process, ProcessInfo info) {
+    this.process = process;
+    this.info = info;
+    this.background = info.getBackground();
+    this.scrollback = process.isPty() ? new Scrollback(SCROLLBACK) : null;
+  }
+
+  int pid() {
+    return process.pid();
+  }
+
+  String tag() {
+    return info.getTag();
+  }
+
+  ProcessInfo info() {
+    return info;
+  }
+
+  boolean isPty() {
+    return process.isPty();
+  }
+
+  boolean isBackground() {
+    return background;
+  }
+
+  NativeProcess process() {
+    return process;
+  }
+
+  /** Completes with the {@code end} event once the process and its output are done. */
+  CompletableFuture<End> ended() {
+    return ended;
+  }
+
+  /**
+   * Starts reading output; {@code onEnd} runs once the end event went out. Call after the first
+   * sink is attached, so that it sees every byte.
+   */
+  void startReading(ScheduledExecutorService scheduler, Consumer<ManagedProcess> onEnd) {
+    CompletableFuture<Void> out = pump(process.stdout(), process.isPty() ? Kind.PTY : Kind.STDOUT);
+    CompletableFuture<Void> err =
+        process.stderr() == null
+            ? CompletableFuture.completedFuture(null)
+            : pump(process.stderr(), Kind.STDERR);
+    CompletableFuture<Void> drained = CompletableFuture.allOf(out, err);
+    CompletableFuture<Void> outputDone =
+        process.isPty()
+            ? drained.applyToEither(
+                process
+                    .exit()
+                    .thenCompose(
+                        s -> {
+                          CompletableFuture<Void> later = new CompletableFuture<>();
+                          scheduler.schedule(
+                              () -> later.complete(null),
+                              PTY_DRAIN.toMillis(),
+                              TimeUnit.MILLISECONDS);
+                          return later;
+                        }),
+                v -> v)
+            : drained;
+    process
+        .exit()
+        .thenCombine(outputDone, (status, ignored) -> status)
+        .thenAccept(
+            status -> {
+              process.closeStreams();
+              End end = toEnd(status);
+              synchronized (broadcastLock) {
+                ProcessEvent event = ProcessEvent.newBuilder().setEnd(end).build();
+                for (EventSink sink : sinks) {
+                  sink.send(event);
+                  sink.complete();
+                }
+                sinks.clear();
+                ended.complete(end);
+              }
+              onEnd.accept(this);
+            });
+  }
+
+  /** Kills the process group (SIGKILL) and records why, for the end event. */
+  void kill(String reason) {
+    killReason = reason;
+    process.signal(Signals.KILL, true);
+  }
+
+  /**
+   * Attaches a caller: {@code started}, then (for a terminal, with {@code replay}) the scrollback,
+   * then live output; a process that already ended gets its {@code end} at once.
+   */
+  void attach(EventSink sink, boolean replay) {
+    synchronized (broadcastLock) {
+      sink.send(
+          ProcessEvent.newBuilder()
+              .setStarted(Started.newBuilder().setPid(pid()).setTag(tag()))
+              .build());
+      if (replay && scrollback != null) {
+        byte[] past = scrollback.snapshot();
+        for (int off = 0; off < past.length; off += CHUNK) {
+          sink.send(
+              ProcessEvent.newBuilder()
+                  .setPty(ByteString.copyFrom(past, off, Math.min(CHUNK, past.length - off)))
+                  .build());
+        }
+      }
+      End end = ended.getNow(null);
+      if (end != null) {
+        sink.send(ProcessEvent.newBuilder().setEnd(end).build());
+        sink.complete();
+        return;
+      }
+      sinks.add(sink);
+    }
+  }
+
+  /** Detaches a caller that went away. */
+  void detach(EventSink sink) {
+    sinks.remove(sink);
+  }
+
+  /** Whether any caller is still attached. */
+  boolean hasSinks() {
+    return !sinks.isEmpty();
+  }
+
+  private enum Kind {
+    STDOUT,
+    STDERR,
+    PTY
+  }
+
+  private CompletableFuture<Void> pump(InputStream in, Kind kind) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              byte[] buffer = new byte[CHUNK];
+              try {
+                for (int n; (n = in.read(buffer, 0, buffer.length)) >= 0; ) {
+                  if (n > 0) {
+                    broadcast(kind, Arrays.copyOf(buffer, n));
+                  }
+                }
+              } catch (IOException e) {
+                // The stream was closed under us: treat as EOF.
+              } finally {
+                done.complete(null);
+              }
+            },
+            "output-" + kind.name().toLowerCase() + "-" + pid());
+    reader.setDaemon(true);
+    reader.start();
+    return done;
+  }
+
+  private void broadcast(Kind kind, byte[] data) {
+    ByteString bytes = ByteString.copyFrom(data);
+    ProcessEvent.Builder event = ProcessEvent.newBuilder();
+    switch (kind) {
+      case STDOUT -> event.setStdout(bytes);
+      case STDERR -> event.setStderr(bytes);
+      case PTY -> event.setPty(bytes);
+    }
+    ProcessEvent built = event.build();
+    synchronized (broadcastLock) {
+      if (scrollback != null) {
+        scrollback.append(data);
+      }
+      for (EventSink sink : sinks) {
+        if (!sink.send(built)) {
+          sinks.remove(sink);
+        }
+      }
+    }
+  }
+
+  private End toEnd(ExitStatus status) {
+    End.Builder end = End.newBuilder();
+    if (status.code() != null) {
+      end.setExitCode(status.code());
+    } else if (status.signal() != null) {
+      end.setSignal(status.signal()).setCoreDumped(status.coreDumped());
+    } else {
+      end.setError("exit status lost");
+    }
+    if (killReason != null) {
+      end.setError(killReason);
+    }
+    return end.build();
+  }
+}
