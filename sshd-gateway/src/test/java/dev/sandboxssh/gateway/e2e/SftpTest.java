@@ -148,18 +148,17 @@ class SftpTest {
 
   @Test
   void showsPermissionDeniedAndNoSuchFile() throws Exception {
-    // The sandbox's processes run without capabilities: mode 000 keeps even its root out.
-    Path unreadable = Files.writeString(home.resolve("unreadable.txt"), "private\n");
-    Files.setPosixFilePermissions(unreadable, PosixFilePermissions.fromString("---------"));
+    // The host's system directories are mounted read-only into the sandbox.
+    Path payload = Files.writeString(dir.resolve("payload.txt"), "x\n");
     OpenSsh.Result r =
         clients.sftpBatch(
             GatewayFixture.SANDBOX,
             "-get missing.txt " + dir.resolve("x"),
-            "get unreadable.txt " + dir.resolve("y"));
+            "put " + payload + " /usr/planted.txt");
     assertThat(r.exitCode()).as(FileClients.describe(r)).isNotZero();
     assertThat(r.stderr()).contains("missing.txt").containsIgnoringCase("not found");
     assertThat(r.stderr()).containsIgnoringCase("Permission denied");
-    assertThat(dir.resolve("y")).doesNotExist();
+    assertThat(Path.of("/usr/planted.txt")).doesNotExist();
   }
 
   @Test

@@ -107,6 +107,24 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
     callback.onExit(255, false);
   }
 
+  /**
+   * Commits a handle's writes once the client has no more requests in flight: while it pipelines,
+   * writes stream to the agent without a round trip each; when it pauses (sshfs after a write(2), a
+   * client waiting for its acks), the data is on disk before the last write is acknowledged, as
+   * with sftp-server, and an error of the agent (a full disk) is that write's status.
+   */
+  @Override
+  protected void doWrite(
+      int id, String handle, long offset, int length, byte[] data, int doff, int remaining)
+      throws IOException {
+    super.doWrite(id, handle, offset, length, data, doff, remaining);
+    if (requests.isEmpty()
+        && validateHandle(handle, handles.get(handle), FileHandle.class).getFileChannel()
+            instanceof SandboxFileChannel channel) {
+      channel.commitWrites();
+    }
+  }
+
   @Override
   protected void executeExtendedCommand(Buffer buffer, int id, String extension)
       throws IOException {
@@ -159,20 +177,18 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
   /** realpath with a leading {@code ~} or {@code ~/} meaning the sandbox user's home. */
   private void doExpandPath(Buffer buffer, int id) throws IOException {
     String path = buffer.getString();
-    Path resolved;
-    try {
-      if (path.equals("~")) {
-        path = "";
-      } else if (path.startsWith("~/")) {
-        path = path.substring(2);
-      } else if (path.startsWith("~")) {
-        throw new UnsupportedOperationException("~user is not known in a sandbox: " + path);
-      }
-      resolved = resolveFile(path.isEmpty() ? "." : path);
-    } catch (IOException | RuntimeException e) {
-      sendStatus(prepareReply(buffer), id, e, SftpConstants.SSH_FXP_EXTENDED, EXPAND_PATH);
+    if (path.startsWith("~") && !path.equals("~") && !path.startsWith("~/")) {
+      sendStatus(
+          prepareReply(buffer),
+          id,
+          SftpConstants.SSH_FX_NO_SUCH_FILE,
+          "~user is not known in a sandbox: " + path);
       return;
     }
-    sendPath(prepareReply(buffer), id, resolved, java.util.Map.of());
+    String relative = path.equals("~") ? "." : path.startsWith("~/") ? path.substring(2) : path;
+    // Relative paths start at the home: answer as realpath would for the expanded path.
+    Buffer realpath = new ByteArrayBuffer();
+    realpath.putString(relative.isEmpty() ? "." : relative);
+    doRealPath(realpath, id);
   }
 }
