@@ -62,6 +62,13 @@ class PtyTest {
       // The very next command sees the new size: no waiting for it to settle.
       type(shell, "echo \"R=$(stty size)\"\n");
       assertThat(await(out, "R")).isEqualTo("43 132");
+
+      // Again, right after one another: each resize lands before the keystrokes that follow it.
+      for (int i = 1; i <= 10; i++) {
+        shell.sendWindowChange(100 + i, 20 + i);
+        type(shell, "echo \"R" + i + "=$(stty size)\"\n");
+        assertThat(await(out, "R" + i)).isEqualTo((20 + i) + " " + (100 + i));
+      }
     } finally {
       shell.close(true);
     }
