@@ -53,7 +53,13 @@ public class SandboxException extends RuntimeException {
       case FAILED_PRECONDITION -> new SandboxException(Code.FAILED_PRECONDITION, message, t);
       case RESOURCE_EXHAUSTED -> new SandboxException(Code.RESOURCE_EXHAUSTED, message, t);
       case UNAUTHENTICATED -> new SandboxException(Code.UNAUTHENTICATED, message, t);
-      case CANCELLED -> new SandboxException(Code.CANCELLED, message, t);
+      // A reset from the server side is an agent going away (its shutdown cancels open calls);
+      // the SDK's own cancellations carry the reason it gave instead.
+      case CANCELLED ->
+          message.startsWith("RST_STREAM")
+              ? new SandboxUnavailableException(
+                  Code.UNAVAILABLE, "agent reset the call: " + message, t)
+              : new SandboxException(Code.CANCELLED, message, t);
       case UNIMPLEMENTED -> new SandboxException(Code.UNIMPLEMENTED, message, t);
       default -> new SandboxException(Code.INTERNAL, message, t);
     };
