@@ -1,13 +1,151 @@
 package dev.sandboxssh.gateway.app;
 
+import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.routing.AgentLauncher;
+import dev.sandboxssh.gateway.routing.BwrapAgentLauncher;
+import dev.sandboxssh.gateway.routing.DirectAgentLauncher;
+import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
+import dev.sandboxssh.gateway.routing.RemoteSandboxProvider;
+import dev.sandboxssh.gateway.routing.SandboxResolver;
+import dev.sandboxssh.gateway.server.GatewayServer;
+import dev.sandboxssh.gateway.store.FirstStart;
+import dev.sandboxssh.gateway.store.OwnershipStore;
+import dev.sandboxssh.gateway.store.SandboxRecord;
+import dev.sandboxssh.gateway.store.SqliteOwnershipStore;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Wires a gateway together from its config and runs it until the JVM stops. */
-public final class GatewayApp {
-  private GatewayApp() {}
+/** Wires a gateway together from its config: store, providers, SSH server. */
+public final class GatewayApp implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(GatewayApp.class);
 
-  /** Starts the gateway described by {@code config} and blocks until it stops. */
+  private final GatewayConfig config;
+  private final OwnershipStore store;
+  private final ScheduledExecutorService scheduler;
+  private final AgentLauncher launcher;
+  private final LocalSandboxProvider local;
+  private final SandboxResolver resolver;
+  private final GatewayServer server;
+
+  private GatewayApp(GatewayConfig config) throws IOException {
+    this.config = config;
+    DataDir dataDir = new DataDir(config.dataDir()).create();
+    this.store = SqliteOwnershipStore.open(config.effectiveDatabaseUrl());
+    this.scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "gateway-scheduler");
+              t.setDaemon(true);
+              return t;
+            });
+    this.launcher = chooseLauncher(config.local());
+    this.local =
+        new LocalSandboxProvider(
+            dataDir,
+            launcher,
+            config.agent().connectTimeout(),
+            config.local().idleTimeout(),
+            scheduler);
+    this.resolver =
+        new SandboxResolver(
+            Map.of(
+                SandboxRecord.Provider.LOCAL,
+                local,
+                SandboxRecord.Provider.REMOTE,
+                new RemoteSandboxProvider(config.agent().connectTimeout())));
+    this.server = new GatewayServer(GatewayServer.defaultSshServer(), config, store, resolver);
+  }
+
+  /** Builds and starts a gateway; the caller closes it. */
+  public static GatewayApp start(GatewayConfig config) throws IOException {
+    GatewayApp app = new GatewayApp(config);
+    try {
+      app.server.start();
+    } catch (IOException | RuntimeException e) {
+      app.close();
+      throw e;
+    }
+    log.info(
+        "gateway listening on {}:{}; local sandboxes: {}",
+        config.host(),
+        app.port(),
+        app.launcher.describe());
+    if (!app.launcher.confined()) {
+      log.warn(
+          "local sandboxes run UNCONFINED: install bubblewrap (bwrap) to give each its own"
+              + " namespaces");
+    }
+    return app;
+  }
+
+  /** Starts the gateway described by {@code config} and blocks until the JVM stops. */
   public static int run(GatewayConfig config) throws Exception {
-    throw new UnsupportedOperationException("the gateway server is not wired yet");
+    GatewayApp app = start(config);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  app.close();
+                  stopped.countDown();
+                },
+                "gateway-shutdown"));
+    // The port actually bound goes into the printed ssh line.
+    FirstStart.bootstrapIfEmpty(
+            app.store, Path.of(System.getProperty("user.home")), config.host(), app.port())
+        .ifPresent(System.out::println);
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+
+  /** The port the gateway listens on. */
+  public int port() {
+    return server.port();
+  }
+
+  /** The ownership table this gateway reads. */
+  public OwnershipStore store() {
+    return store;
+  }
+
+  /** The local provider, for tests that watch agents start and stop. */
+  public LocalSandboxProvider localProvider() {
+    return local;
+  }
+
+  private static AgentLauncher chooseLauncher(GatewayConfig.Local local) {
+    if (local.bwrap() == GatewayConfig.Bwrap.OFF) {
+      return new DirectAgentLauncher(local.javaCommand());
+    }
+    String bwrap = BwrapAgentLauncher.probe();
+    if (bwrap == null) {
+      if (local.bwrap() == GatewayConfig.Bwrap.REQUIRED) {
+        throw new IllegalStateException(
+            "local.bwrap is required, but no working bwrap was found on PATH");
+      }
+      return new DirectAgentLauncher(local.javaCommand());
+    }
+    return new BwrapAgentLauncher(bwrap, local.javaCommand());
+  }
+
+  /** Stops the server, then every agent it started, then the store. */
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.warn("closing the SSH server: {}", e.toString());
+    }
+    resolver.close();
+    scheduler.shutdownNow();
+    store.close();
   }
 }

@@ -1,0 +1,64 @@
+package dev.sandboxssh.gateway.auth;
+
+import java.security.PublicKey;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.digest.BuiltinDigests;
+import org.apache.sshd.server.auth.pubkey.PublickeyAuthenticator;
+import org.apache.sshd.server.session.ServerSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Public-key authentication against the ownership table: the SSH user name is a sandbox id, and the
+ * key must belong to that sandbox's owner.
+ *
+ * <p>MINA calls it twice per key: for the client's query ("would you accept this key?") and, after
+ * MINA verified the signature, for the real login. It reads the database each time, so it runs only
+ * where blocking is allowed: {@link OffloadedUserAuthServiceFactory} keeps it off MINA's I/O
+ * threads.
+ */
+public final class OwnerKeyAuthenticator implements PublickeyAuthenticator {
+  private static final Logger log = LoggerFactory.getLogger(OwnerKeyAuthenticator.class);
+
+  private final OwnershipCheck check;
+
+  /** Decides with {@code check}. */
+  public OwnerKeyAuthenticator(OwnershipCheck check) {
+    this.check = check;
+  }
+
+  @Override
+  public boolean authenticate(String sandboxId, PublicKey key, ServerSession session) {
+    String fingerprint = KeyUtils.getFingerPrint(BuiltinDigests.sha256, key);
+    OwnershipCheck.Decision decision;
+    try {
+      decision = check.decide(sandboxId, fingerprint);
+    } catch (RuntimeException e) {
+      refused(LoginFailure.STORE_ERROR, sandboxId, fingerprint, session, e.toString());
+      return false;
+    }
+    if (!decision.isGranted()) {
+      refused(decision.failure(), sandboxId, fingerprint, session, "");
+      return false;
+    }
+    // Read by the session listener once MINA declares the session authenticated.
+    session.setAttribute(AuthenticatedSandbox.KEY, decision.granted());
+    return true;
+  }
+
+  private static void refused(
+      LoginFailure failure,
+      String sandboxId,
+      String fingerprint,
+      ServerSession session,
+      String why) {
+    // The client only sees "Permission denied (publickey)"; the precise reason is for operators.
+    log.warn(
+        "login refused: {} sandbox={} key={} from={} {}",
+        failure.label(),
+        sandboxId,
+        fingerprint,
+        session.getRemoteAddress(),
+        why);
+  }
+}

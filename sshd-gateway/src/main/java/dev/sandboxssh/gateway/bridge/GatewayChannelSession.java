@@ -1,0 +1,117 @@
+package dev.sandboxssh.gateway.bridge;
+
+import dev.sandboxssh.gateway.config.GatewayConfig;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.sshd.common.SshConstants;
+import org.apache.sshd.common.channel.PtyMode;
+import org.apache.sshd.common.channel.RequestHandler;
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A session channel that screens what clients ask before it reaches a sandbox: env names by policy,
+ * PTY sizes clamped, and that can end with {@code exit-signal}, which MINA's own channel cannot
+ * send.
+ */
+public final class GatewayChannelSession extends ChannelSession {
+  private static final Logger log = LoggerFactory.getLogger(GatewayChannelSession.class);
+
+  private final EnvPolicy envPolicy;
+  private final GatewayConfig.Limits limits;
+  private final Map<String, String> acceptedEnv = new LinkedHashMap<>();
+  private volatile PtyRequest pty;
+
+  /** A channel screened by {@code envPolicy} and {@code limits}. */
+  public GatewayChannelSession(EnvPolicy envPolicy, GatewayConfig.Limits limits) {
+    this.envPolicy = envPolicy;
+    this.limits = limits;
+  }
+
+  /** The env requests accepted so far (name to value). */
+  public synchronized Map<String, String> acceptedEnv() {
+    return Map.copyOf(acceptedEnv);
+  }
+
+  /** The PTY the client asked for, or null when it asked for none. */
+  public PtyRequest pty() {
+    return pty;
+  }
+
+  @Override
+  protected RequestHandler.Result handleEnvParsed(String name, String value) throws IOException {
+    synchronized (this) {
+      if (!envPolicy.allows(name, value)) {
+        // As sshd: a refused name is ignored (and refused if the client wants a reply).
+        log.debug("env {} refused by policy", name);
+        return RequestHandler.Result.ReplyFailure;
+      }
+      if (!acceptedEnv.containsKey(name) && acceptedEnv.size() >= limits.maxEnvVars()) {
+        log.debug("env {} refused: more than {} variables", name, limits.maxEnvVars());
+        return RequestHandler.Result.ReplyFailure;
+      }
+      acceptedEnv.put(name, value);
+    }
+    return super.handleEnvParsed(name, value);
+  }
+
+  @Override
+  protected RequestHandler.Result handlePtyReqParsed(
+      String term, int cols, int rows, int width, int height, Map<PtyMode, Integer> modes)
+      throws IOException {
+    int c = PtyRequest.clamp(cols, limits.maxPtyCols(), PtyRequest.DEFAULT_COLS);
+    int r = PtyRequest.clamp(rows, limits.maxPtyRows(), PtyRequest.DEFAULT_ROWS);
+    Map<String, Integer> named = new LinkedHashMap<>();
+    modes.forEach((mode, value) -> named.put(mode.name(), value));
+    String cleanTerm =
+        term == null || term.isEmpty() || term.length() > 64 || !term.matches("[A-Za-z0-9._+-]+")
+            ? "xterm-256color"
+            : term;
+    pty = new PtyRequest(cleanTerm, c, r, named);
+    return super.handlePtyReqParsed(cleanTerm, c, r, width, height, modes);
+  }
+
+  @Override
+  protected RequestHandler.Result handleWindowChangeParsed(
+      int cols, int rows, int width, int height) throws IOException {
+    PtyRequest current = pty;
+    int c = PtyRequest.clamp(cols, limits.maxPtyCols(), current == null ? 80 : current.cols());
+    int r = PtyRequest.clamp(rows, limits.maxPtyRows(), current == null ? 24 : current.rows());
+    if (current != null) {
+      pty = new PtyRequest(current.term(), c, r, current.modes());
+    }
+    return super.handleWindowChangeParsed(c, r, width, height);
+  }
+
+  /**
+   * Ends the channel as a process killed by {@code signal} (RFC 4254 section 6.10 {@code
+   * exit-signal}): EOF, the request, then close.
+   */
+  public void exitWithSignal(String signal, boolean coreDumped) throws IOException {
+    if (isClosing()) {
+      commandExitFuture.setClosed();
+      return;
+    }
+    if (out != null) {
+      out.close();
+    }
+    if (err != null) {
+      err.flush();
+    }
+    sendEof();
+    Buffer buffer = getSession().createBuffer(SshConstants.SSH_MSG_CHANNEL_REQUEST, 64);
+    buffer.putUInt(getRecipient());
+    buffer.putString("exit-signal");
+    buffer.putBoolean(false);
+    buffer.putString(signal);
+    buffer.putBoolean(coreDumped);
+    buffer.putString("");
+    buffer.putString("");
+    writePacket(buffer);
+    commandExitFuture.setClosed();
+    close(false);
+  }
+}

@@ -1,0 +1,73 @@
+package dev.sandboxssh.gateway.routing;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code java ... AgentMain} command line of an agent. Agents run from the gateway's own
+ * classpath (the shaded gateway jar contains the agent), so there is no second artifact to find.
+ */
+final class AgentCommand {
+  static final String MAIN_CLASS = "dev.sandboxssh.agent.AgentMain";
+
+  private final String java;
+  private final List<String> classpath;
+
+  AgentCommand(String javaCommand) {
+    this.java =
+        javaCommand != null
+            ? javaCommand
+            : Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // Absolute, because agents start in another working directory (and, confined, another root).
+    this.classpath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .map(entry -> Path.of(entry).toAbsolutePath().toString())
+            .toList();
+  }
+
+  /** The java binary. */
+  String java() {
+    return java;
+  }
+
+  /** The absolute classpath entries, each a jar or a classes directory. */
+  List<String> classpath() {
+    return classpath;
+  }
+
+  /** {@code java <opts> -cp CP AgentMain --listen unix:SOCKET --token-file TOKEN ...}. */
+  List<String> build(Path tmpDir, Path socket, Path tokenFile, Path home, Path root) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java);
+    // A small, quick-starting JVM: an agent serves one sandbox.
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Xmx256m");
+    cmd.add("-XX:MaxDirectMemorySize=128m");
+    // pty4j and JNA unpack native libraries; keep them out of the sandbox user's home.
+    cmd.add("-Djava.io.tmpdir=" + tmpDir);
+    cmd.add("-Djna.tmpdir=" + tmpDir);
+    // The gateway logs the agent's stderr under its own timestamp and the sandbox id.
+    cmd.add("-Dlogback.configurationFile=agent-child-logback.xml");
+    if (Runtime.version().feature() >= 21) {
+      cmd.add("--enable-native-access=ALL-UNNAMED");
+    }
+    cmd.add("-cp");
+    cmd.add(String.join(File.pathSeparator, classpath));
+    cmd.add(MAIN_CLASS);
+    cmd.add("--listen");
+    cmd.add("unix:" + socket);
+    cmd.add("--token-file");
+    cmd.add(tokenFile.toString());
+    cmd.add("--home");
+    cmd.add(home.toString());
+    if (root != null) {
+      cmd.add("--root");
+      cmd.add(root.toString());
+    }
+    cmd.add("--exit-with-stdin");
+    return cmd;
+  }
+}

@@ -1,0 +1,119 @@
+package dev.sandboxssh.gateway.server;
+
+import dev.sandboxssh.gateway.auth.OffloadedUserAuthServiceFactory;
+import dev.sandboxssh.gateway.auth.OwnerKeyAuthenticator;
+import dev.sandboxssh.gateway.auth.OwnershipCheck;
+import dev.sandboxssh.gateway.bridge.EnvPolicy;
+import dev.sandboxssh.gateway.bridge.GatewayChannelSessionFactory;
+import dev.sandboxssh.gateway.bridge.ProcessBridge;
+import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.routing.SandboxResolver;
+import dev.sandboxssh.gateway.store.OwnershipStore;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.sshd.core.CoreModuleProperties;
+import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
+import org.apache.sshd.server.forward.RejectAllForwardingFilter;
+import org.apache.sshd.server.session.ServerConnectionServiceFactory;
+
+/**
+ * The SSH server users talk to: public-key logins checked against the ownership table, and session
+ * channels bridged to the sandbox the SSH user name names.
+ *
+ * <p>It takes the {@link SshServer} to configure, so that tests can hand in one of their own.
+ */
+public final class GatewayServer implements AutoCloseable {
+  private final SshServer sshd;
+  private final GatewayConfig config;
+  private final ExecutorService authLookups;
+  private final ExecutorService bridgeThreads;
+
+  /** A gateway on {@code sshd}, routing logins through {@code store} and {@code resolver}. */
+  public GatewayServer(
+      SshServer sshd, GatewayConfig config, OwnershipStore store, SandboxResolver resolver)
+      throws IOException {
+    this.sshd = sshd;
+    this.config = config;
+    // Lookups block on the database; a bounded pool keeps a login storm from piling threads.
+    this.authLookups = Executors.newFixedThreadPool(4, named("auth-lookup"));
+    this.bridgeThreads = Executors.newCachedThreadPool(named("bridge"));
+
+    sshd.setHost(config.host());
+    sshd.setPort(config.port());
+    sshd.setKeyPairProvider(HostKeys.loadOrCreate(config.keysDir(), config.hostKeys().rsa()));
+    AlgorithmPolicy.apply(sshd);
+
+    // Public key only: no password, keyboard-interactive, GSSAPI or host-based methods.
+    sshd.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE));
+    sshd.setPublickeyAuthenticator(new OwnerKeyAuthenticator(new OwnershipCheck(store)));
+    sshd.setServiceFactories(
+        List.of(
+            new OffloadedUserAuthServiceFactory(authLookups),
+            ServerConnectionServiceFactory.INSTANCE));
+    sshd.setPasswordAuthenticator(null);
+    sshd.setKeyboardInteractiveAuthenticator(null);
+    sshd.setGSSAuthenticator(null);
+    sshd.setHostBasedAuthenticator(null);
+
+    EnvPolicy envPolicy =
+        new EnvPolicy(config.env().patterns(), config.limits().maxEnvValueBytes());
+    sshd.setChannelFactories(List.of(new GatewayChannelSessionFactory(envPolicy, config.limits())));
+    sshd.setShellFactory(
+        channel -> new ProcessBridge(ProcessBridge.Kind.SHELL, null, bridgeThreads));
+    sshd.setCommandFactory(
+        (channel, command) -> new ProcessBridge(ProcessBridge.Kind.EXEC, command, bridgeThreads));
+    sshd.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
+    sshd.addSessionListener(new SessionLifecycle(resolver));
+
+    // A client that stops reading must only pause its own output, however long it pauses;
+    // dead connections are found by keepalives, not by this timeout.
+    CoreModuleProperties.WAIT_FOR_SPACE_TIMEOUT.set(sshd, Duration.ofDays(1));
+    CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(
+        sshd, config.limits().maxSessionsPerConnection());
+    CoreModuleProperties.HEARTBEAT_INTERVAL.set(sshd, config.keepalive().interval());
+    CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(sshd, config.keepalive().countMax());
+    CoreModuleProperties.IDLE_TIMEOUT.set(sshd, config.keepalive().idleTimeout());
+    CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "sandbox-ssh");
+  }
+
+  /** MINA's server with its defaults, before this class narrows them. */
+  public static SshServer defaultSshServer() {
+    return SshServer.setUpDefaultServer();
+  }
+
+  /** Starts listening. */
+  public void start() throws IOException {
+    sshd.start();
+  }
+
+  /** The port bound (the chosen one when the config said 0). */
+  public int port() {
+    return sshd.getPort();
+  }
+
+  /** Stops listening and closes every session. */
+  @Override
+  public void close() throws IOException {
+    try {
+      sshd.stop(true);
+    } finally {
+      authLookups.shutdownNow();
+      bridgeThreads.shutdownNow();
+    }
+  }
+
+  private static ThreadFactory named(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,129 @@
+package dev.sandboxssh.gateway.session;
+
+import dev.sandboxssh.gateway.routing.SandboxLease;
+import dev.sandboxssh.gateway.routing.SandboxResolver;
+import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
+import dev.sandboxssh.gateway.store.SandboxRecord;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.sshd.common.AttributeRepository.AttributeKey;
+import org.apache.sshd.common.session.Session;
+
+/**
+ * One SSH connection's view of its sandbox: the lease on the agent (taken by the first channel that
+ * needs it and held until the connection ends), and what the session did, for the one log line
+ * written when it ends.
+ */
+public final class SessionContext implements AutoCloseable {
+  /** The session attribute holding the context. */
+  public static final AttributeKey<SessionContext> KEY = new AttributeKey<>();
+
+  private final SandboxRecord sandbox;
+  private final String owner;
+  private final SocketAddress remote;
+  private final SandboxResolver resolver;
+  private final Instant started = Instant.now();
+  private final List<String> channels = new ArrayList<>();
+  private final List<String> exits = new ArrayList<>();
+  private final AtomicLong bytesIn = new AtomicLong();
+  private final AtomicLong bytesOut = new AtomicLong();
+  private SandboxLease lease;
+  private boolean closed;
+
+  /** The context of a session in which {@code owner} reached {@code sandbox}. */
+  public SessionContext(
+      SandboxRecord sandbox, String owner, SocketAddress remote, SandboxResolver resolver) {
+    this.sandbox = sandbox;
+    this.owner = owner;
+    this.remote = remote;
+    this.resolver = resolver;
+  }
+
+  /** The context of {@code session}, which must have authenticated. */
+  public static SessionContext of(Session session) {
+    SessionContext context = session.getAttribute(KEY);
+    if (context == null) {
+      throw new IllegalStateException("session has no sandbox: not authenticated");
+    }
+    return context;
+  }
+
+  /** The sandbox id. */
+  public String sandboxId() {
+    return sandbox.id();
+  }
+
+  /**
+   * The lease on the sandbox's agent, taken on first use. Blocks up to the connect timeout; call it
+   * off MINA's I/O threads.
+   */
+  public synchronized SandboxLease lease() throws SandboxUnreachableException {
+    if (closed) {
+      throw new SandboxUnreachableException(
+          "sandbox " + sandboxId() + ": the session is closing", null);
+    }
+    if (lease == null) {
+      lease = resolver.acquire(sandbox);
+    }
+    return lease;
+  }
+
+  /**
+   * Drops the lease after the agent failed under it, so that the next channel reaches the sandbox
+   * afresh (a local agent is restarted).
+   */
+  public synchronized void invalidate(SandboxLease failed) {
+    if (lease == failed && lease != null) {
+      lease.close();
+      lease = null;
+    }
+  }
+
+  /** Records a channel request ("shell", "exec", "sftp", "direct-tcpip", ...). */
+  public synchronized void recordChannel(String kind) {
+    channels.add(kind);
+  }
+
+  /** Records how a command ended ("0", "255", "TERM"...). */
+  public synchronized void recordExit(String status) {
+    exits.add(status);
+  }
+
+  /** Counts bytes from the client into the sandbox. */
+  public void addBytesIn(long n) {
+    bytesIn.addAndGet(n);
+  }
+
+  /** Counts bytes from the sandbox out to the client. */
+  public void addBytesOut(long n) {
+    bytesOut.addAndGet(n);
+  }
+
+  /** The end-of-session log line. */
+  public synchronized String summary() {
+    return "session end: owner=%s sandbox=%s from=%s channels=%s bytes_in=%d bytes_out=%d duration=%dms exit=%s"
+        .formatted(
+            owner,
+            sandboxId(),
+            remote,
+            channels,
+            bytesIn.get(),
+            bytesOut.get(),
+            Duration.between(started, Instant.now()).toMillis(),
+            exits);
+  }
+
+  /** Releases the lease. */
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (lease != null) {
+      lease.close();
+      lease = null;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package dev.sandboxssh.gateway;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Holds the package arrows of DESIGN.md: CLI/app -> server -> {auth, bridge} -> {routing, session,
+ * SDK} -> generated API, with config and store underneath everything.
+ */
+class ArchitectureTest {
+  private static JavaClasses classes;
+
+  @BeforeAll
+  static void importClasses() {
+    classes =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.sandboxssh.gateway", "dev.sandboxssh.sdk");
+  }
+
+  @Test
+  void layersPointOneWay() {
+    layeredArchitecture()
+        .consideringOnlyDependenciesInLayers()
+        .layer("cli")
+        .definedBy("dev.sandboxssh.gateway.cli..", "dev.sandboxssh.gateway.app..")
+        .layer("server")
+        .definedBy("dev.sandboxssh.gateway.server..")
+        .layer("auth")
+        .definedBy("dev.sandboxssh.gateway.auth..")
+        .layer("bridge")
+        .definedBy("dev.sandboxssh.gateway.bridge..")
+        .layer("session")
+        .definedBy("dev.sandboxssh.gateway.session..")
+        .layer("routing")
+        .definedBy("dev.sandboxssh.gateway.routing..")
+        .layer("sdk")
+        .definedBy("dev.sandboxssh.sdk..")
+        .layer("foundation")
+        .definedBy("dev.sandboxssh.gateway.store..", "dev.sandboxssh.gateway.config..")
+        .whereLayer("cli")
+        .mayNotBeAccessedByAnyLayer()
+        .whereLayer("server")
+        .mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("auth")
+        .mayOnlyBeAccessedByLayers("cli", "server")
+        .whereLayer("bridge")
+        .mayOnlyBeAccessedByLayers("cli", "server")
+        .whereLayer("session")
+        .mayOnlyBeAccessedByLayers("cli", "server", "auth", "bridge")
+        .whereLayer("routing")
+        .mayOnlyBeAccessedByLayers("cli", "server", "auth", "bridge", "session")
+        .whereLayer("sdk")
+        .mayOnlyBeAccessedByLayers("cli", "server", "bridge", "session", "routing")
+        .check(classes);
+  }
+
+  @Test
+  void onlyTheSdkTalksToGeneratedStubs() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.sandboxssh.gateway..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.sandboxssh.api..", "io.grpc..")
+        .check(classes);
+  }
+
+  @Test
+  void onlyTheAgentCallsNativeCode() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.sandboxssh.gateway..", "dev.sandboxssh.sdk..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("com.sun.jna..", "dev.sandboxssh.agent..")
+        .check(classes);
+  }
+}

@@ -1,0 +1,62 @@
+package dev.sandboxssh.gateway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@code ssh demo@gateway COMMAND} with the OpenSSH client. */
+@Tag("e2e")
+class ExecTest {
+  @TempDir static Path dir;
+  static GatewayFixture gateway;
+  static OpenSsh ssh;
+
+  @BeforeAll
+  static void start() throws Exception {
+    gateway = GatewayFixture.start(dir);
+    ssh = gateway.ssh();
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+  }
+
+  @Test
+  void runsCommandAndReturnsItsOutput() {
+    OpenSsh.Result r = ssh.ssh(GatewayFixture.SANDBOX, "echo hello from $(hostname)");
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    assertThat(r.stdout()).isEqualTo("hello from demo\n");
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 2, 7, 42, 126, 127, 128, 129, 130, 143, 200, 254, 255})
+  void passesExitStatusThroughExactly(int status) {
+    OpenSsh.Result r = ssh.ssh(GatewayFixture.SANDBOX, "exit " + status);
+    assertThat(r.exitCode()).as(r.stderr()).isEqualTo(status);
+    assertThat(r.stderr()).isEmpty();
+  }
+
+  @Test
+  void keepsStdoutAndStderrApart() {
+    OpenSsh.Result r = ssh.ssh(GatewayFixture.SANDBOX, "echo out; echo err >&2; echo out2");
+    assertThat(r.stdout()).isEqualTo("out\nout2\n");
+    assertThat(r.stderr()).isEqualTo("err\n");
+  }
+
+  @Test
+  void streamsStdinAndDeliversEof() {
+    byte[] input = "line one\nline two\n".getBytes(StandardCharsets.UTF_8);
+    OpenSsh.Result r = ssh.ssh(GatewayFixture.SANDBOX, "wc -l; echo done", input, Timeouts.COMMAND);
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    assertThat(r.stdout()).isEqualTo("2\ndone\n");
+  }
+}

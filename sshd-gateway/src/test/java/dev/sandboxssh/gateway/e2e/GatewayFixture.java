@@ -1,0 +1,197 @@
+package dev.sandboxssh.gateway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sandboxssh.gateway.app.GatewayApp;
+import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.store.OwnerKey;
+import dev.sandboxssh.gateway.store.SandboxRecord;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
+import org.apache.sshd.common.digest.BuiltinDigests;
+
+/**
+ * A gateway in this JVM on a free loopback port, with its real local provider (agents are real
+ * processes, under bubblewrap), an owner {@code alice} with a fresh ed25519 key, and her sandbox
+ * {@code demo}. {@link #ssh()} drives it with the OpenSSH client.
+ */
+public final class GatewayFixture implements AutoCloseable {
+  public static final String OWNER = "alice";
+  public static final String SANDBOX = "demo";
+
+  private final Path dir;
+  private final GatewayConfig config;
+  private final Path aliceKey;
+  private GatewayApp app;
+
+  private GatewayFixture(Path dir, GatewayConfig config) throws IOException {
+    this.dir = dir;
+    this.config = config;
+    this.app = GatewayApp.start(config);
+    this.aliceKey = addOwner(OWNER);
+    addSandbox(SANDBOX, OWNER);
+  }
+
+  /** Starts a gateway with test defaults under {@code dir}. */
+  public static GatewayFixture start(Path dir) throws IOException {
+    return start(dir, Timeouts.AGENT_CONNECT.multipliedBy(4), GatewayConfig.Bwrap.REQUIRED);
+  }
+
+  /** Starts a gateway under {@code dir} with this agent connect timeout and bwrap mode. */
+  public static GatewayFixture start(Path dir, Duration connectTimeout, GatewayConfig.Bwrap bwrap)
+      throws IOException {
+    GatewayConfig d = GatewayConfig.defaults();
+    GatewayConfig config =
+        new GatewayConfig(
+            "127.0.0.1",
+            0,
+            dir.resolve("data"),
+            dir.resolve("keys"),
+            null,
+            d.hostKeys(),
+            new GatewayConfig.Agent(connectTimeout),
+            new GatewayConfig.Local(Duration.ofMinutes(5), bwrap, null),
+            d.env(),
+            d.limits(),
+            d.forwarding(),
+            d.keepalive(),
+            d.sftp());
+    return new GatewayFixture(dir, config);
+  }
+
+  /** The running gateway. */
+  public GatewayApp app() {
+    return app;
+  }
+
+  /** The config it runs with. */
+  public GatewayConfig config() {
+    return config;
+  }
+
+  /** The port it listens on. */
+  public int port() {
+    return app.port();
+  }
+
+  /** An OpenSSH client logged in as alice. */
+  public OpenSsh ssh() {
+    return new OpenSsh("127.0.0.1", port(), aliceKey, dir.resolve("known_hosts"));
+  }
+
+  /** Alice's private key. */
+  public Path aliceKey() {
+    return aliceKey;
+  }
+
+  /** The host directory of a local sandbox (its home inside). */
+  public Path sandboxDir(String id) {
+    return config.dataDir().resolve("sandboxes").resolve(id);
+  }
+
+  /** Creates an owner with a fresh ed25519 key and returns the private key's path. */
+  public Path addOwner(String name) throws IOException {
+    Path key = newKey(name);
+    app.store().addOwner(name, List.of(ownerKey(key.resolveSibling(name + ".pub"))));
+    return key;
+  }
+
+  /** Creates a local sandbox. */
+  public void addSandbox(String id, String owner) {
+    app.store()
+        .createSandbox(
+            new SandboxRecord(
+                id,
+                owner,
+                SandboxRecord.Provider.LOCAL,
+                null,
+                null,
+                SandboxRecord.State.CREATED,
+                Instant.now()));
+  }
+
+  /** Creates a remote sandbox whose agent is at {@code endpoint}. */
+  public void addRemoteSandbox(String id, String owner, String endpoint, String token) {
+    app.store()
+        .createSandbox(
+            new SandboxRecord(
+                id,
+                owner,
+                SandboxRecord.Provider.REMOTE,
+                endpoint,
+                token,
+                SandboxRecord.State.CREATED,
+                Instant.now()));
+  }
+
+  /** A fresh ed25519 key pair made by ssh-keygen: {@code dir/NAME} and {@code dir/NAME.pub}. */
+  public Path newKey(String name) throws IOException {
+    Path key = dir.resolve(name);
+    OpenSsh.Result result =
+        OpenSsh.run(
+            List.of(
+                OpenSsh.binary("ssh-keygen"),
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                name,
+                "-f",
+                key.toString()),
+            new byte[0],
+            Timeouts.COMMAND);
+    assertThat(result.exitCode()).as("ssh-keygen: %s", result.stderr()).isZero();
+    return key;
+  }
+
+  /** The fingerprint and line of a public key file, as the store keeps them. */
+  public static OwnerKey ownerKey(Path publicKeyFile) throws IOException {
+    String line = Files.readString(publicKeyFile, StandardCharsets.UTF_8).strip();
+    try {
+      PublicKey key =
+          AuthorizedKeyEntry.parseAuthorizedKeyEntry(line)
+              .resolvePublicKey(null, PublicKeyEntryResolver.FAILING);
+      return new OwnerKey(KeyUtils.getFingerPrint(BuiltinDigests.sha256, key), line);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException(e);
+    }
+  }
+
+  /** Stops the gateway and starts it again on the same data and keys dirs and port. */
+  public void restart() throws IOException {
+    int port = port();
+    app.close();
+    GatewayConfig samePort =
+        new GatewayConfig(
+            config.host(),
+            port,
+            config.dataDir(),
+            config.keysDir(),
+            config.databaseUrl(),
+            config.hostKeys(),
+            config.agent(),
+            config.local(),
+            config.env(),
+            config.limits(),
+            config.forwarding(),
+            config.keepalive(),
+            config.sftp());
+    app = GatewayApp.start(samePort);
+  }
+
+  @Override
+  public void close() {
+    app.close();
+  }
+}
