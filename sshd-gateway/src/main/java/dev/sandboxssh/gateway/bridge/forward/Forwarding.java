@@ -78,7 +78,10 @@ public final class Forwarding implements AutoCloseable {
         });
     sshd.addSessionListener(
         new ClientAliveProbe(
-            config.keepalive().interval(), config.keepalive().countMax(), threads.timer()));
+            config.keepalive().interval(),
+            config.keepalive().countMax(),
+            config.keepalive().idleTimeout(),
+            threads.timer()));
   }
 
   private SessionForwards forwardsOf(Session session) {
