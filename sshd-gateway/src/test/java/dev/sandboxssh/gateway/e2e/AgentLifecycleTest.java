@@ -1,0 +1,220 @@
+package dev.sandboxssh.gateway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The packaged gateway as a separate process, as the README runs it: agents start on the first
+ * session, stop when idle, and never outlive a gateway killed with SIGKILL.
+ */
+@Tag("e2e")
+class AgentLifecycleTest {
+  private static final Path JAR = Path.of("target", "sshd-gateway.jar").toAbsolutePath();
+  private static final Pattern LISTENING = Pattern.compile("gateway listening on [^:]+:(\\d+)");
+
+  @TempDir Path dir;
+  private Process gateway;
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.destroyForcibly();
+    }
+  }
+
+  @Test
+  void idleAgentsStopAndAKilledGatewayLeavesNoAgentBehind() throws Exception {
+    Path data = dir.resolve("data");
+    Path key = newKey();
+    assertThat(admin("owner", "add", "carol", "--key", key + ".pub", "--data-dir", data.toString()))
+        .isZero();
+    assertThat(
+            admin(
+                "sandbox",
+                "create",
+                "--owner",
+                "carol",
+                "--id",
+                "one",
+                "--data-dir",
+                data.toString()))
+        .isZero();
+    assertThat(
+            admin(
+                "sandbox",
+                "create",
+                "--owner",
+                "carol",
+                "--id",
+                "two",
+                "--data-dir",
+                data.toString()))
+        .isZero();
+    Path config = dir.resolve("gateway.yaml");
+    Files.writeString(config, "local:\n  idle-timeout: 2s\n");
+
+    int port = startGateway(data, config);
+    OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
+
+    OpenSsh.Result first = ssh.ssh("one", "echo up");
+    assertThat(first.stdout()).as(first.stderr()).isEqualTo("up\n");
+    assertThat(agentsOf(data)).as("processes of the agent of sandbox one").isNotEmpty();
+    waitUntil(() -> agentsOf(data).isEmpty(), "the idle agent to stop");
+
+    // A long session keeps an agent busy; then the gateway dies without a chance to clean up.
+    Process longSession = OpenSsh.start(ssh.sshCommand("two", "sleep 300"));
+    try {
+      waitUntil(() -> !agentsOf(data).isEmpty(), "the agent of sandbox two to start");
+      gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      waitUntil(() -> agentsOf(data).isEmpty(), "agents to exit with their gateway");
+      waitUntil(() -> processesMatching("sleep 300").isEmpty(), "the sandbox's processes to die");
+    } finally {
+      longSession.destroyForcibly();
+    }
+  }
+
+  private int startGateway(Path data, Path config) throws IOException {
+    assertThat(JAR).as("run after package").exists();
+    gateway =
+        new ProcessBuilder(
+                java(),
+                "-jar",
+                JAR.toString(),
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                data.toString(),
+                "--keys-dir",
+                dir.resolve("keys").toString(),
+                "--config",
+                config.toString())
+            .redirectOutput(dir.resolve("gateway.out").toFile())
+            .start();
+    CompletableFuture<Integer> port =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try (BufferedReader err =
+                  new BufferedReader(
+                      new InputStreamReader(gateway.getErrorStream(), StandardCharsets.UTF_8))) {
+                Integer found = null;
+                for (String line; (line = err.readLine()) != null; ) {
+                  Matcher m = LISTENING.matcher(line);
+                  if (found == null && m.find()) {
+                    found = Integer.parseInt(m.group(1));
+                    return found;
+                  }
+                }
+                return -1;
+              } catch (IOException e) {
+                return -1;
+              }
+            });
+    try {
+      int p = port.get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
+      assertThat(p).as("the gateway printed its port").isPositive();
+      // Keep draining stderr so that the gateway never blocks on a full pipe.
+      CompletableFuture.runAsync(() -> drain(gateway));
+      return p;
+    } catch (Exception e) {
+      throw new AssertionError("gateway did not start", e);
+    }
+  }
+
+  private static void drain(Process p) {
+    try {
+      p.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
+    } catch (IOException e) {
+      // The gateway is gone.
+    }
+  }
+
+  private int admin(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-jar", JAR.toString()));
+    cmd.addAll(List.of(args));
+    OpenSsh.Result r = OpenSsh.run(cmd, new byte[0], Timeouts.COMMAND);
+    assertThat(r.stderr()).doesNotContain("error:");
+    return r.exitCode();
+  }
+
+  private Path newKey() {
+    Path key = dir.resolve("carol");
+    OpenSsh.Result r =
+        OpenSsh.run(
+            List.of(
+                OpenSsh.binary("ssh-keygen"),
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-f",
+                key.toString()),
+            new byte[0],
+            Timeouts.COMMAND);
+    assertThat(r.exitCode()).isZero();
+    return key;
+  }
+
+  /** Agent processes serving sandboxes of this data dir (their socket lies under it). */
+  private static List<Long> agentsOf(Path data) {
+    return processesMatching(data.toAbsolutePath().resolve("run").toString()).stream()
+        .filter(pid -> commandLine(pid).contains("AgentMain") || commandLine(pid).contains("bwrap"))
+        .toList();
+  }
+
+  private static List<Long> processesMatching(String needle) {
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs
+          .map(p -> p.getFileName().toString())
+          .filter(name -> name.chars().allMatch(Character::isDigit))
+          .map(Long::parseLong)
+          .filter(pid -> pid != ProcessHandle.current().pid())
+          .filter(pid -> commandLine(pid).contains(needle))
+          .toList();
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static String commandLine(long pid) {
+    try {
+      return new String(
+              Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+              StandardCharsets.UTF_8)
+          .replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static void waitUntil(java.util.function.BooleanSupplier condition, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Timeouts.EVENTUALLY.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
+  private static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+}
