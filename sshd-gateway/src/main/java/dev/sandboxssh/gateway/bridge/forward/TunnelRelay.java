@@ -120,13 +120,27 @@ final class TunnelRelay implements TunnelHandler {
     threads.workers().execute(this::drain);
   }
 
+  /** Chunks queued back to back are written as one, up to this size: fewer gRPC messages. */
+  private static final int COALESCE_BYTES = 64 * 1024;
+
   private Object next() {
     synchronized (toTunnel) {
       Object item = toTunnel.poll();
       if (item == null) {
         draining = false;
+        return null;
       }
-      return item;
+      if (!(item instanceof byte[] first) || !(toTunnel.peek() instanceof byte[])) {
+        return item;
+      }
+      java.io.ByteArrayOutputStream merged = new java.io.ByteArrayOutputStream(COALESCE_BYTES);
+      merged.writeBytes(first);
+      while (toTunnel.peek() instanceof byte[] more
+          && merged.size() + more.length <= COALESCE_BYTES) {
+        merged.writeBytes(more);
+        toTunnel.poll();
+      }
+      return merged.toByteArray();
     }
   }
 
