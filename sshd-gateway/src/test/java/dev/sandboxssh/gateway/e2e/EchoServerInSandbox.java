@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
  * end-of-file after the client's end-of-file. It lives as long as its ssh command.
  */
 public final class EchoServerInSandbox implements AutoCloseable {
-  // Read from stdin by `python3 -`; argv[1] is "tcp" or a unix socket path.
-  private static final String SCRIPT =
+  /** The server, for `python3 - WHERE`: WHERE is "tcp" or a unix socket path. */
+  static final String SCRIPT =
       """
       import os, socket, sys, threading
       where = sys.argv[1]
