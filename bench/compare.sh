@@ -22,6 +22,7 @@ for tool in ssh scp sftp ssh-keygen /usr/sbin/sshd; do
 done
 
 WORK=$(mktemp -d /tmp/sshbench.XXXXXX)
+chmod 755 "$WORK"  # the baseline account must reach its home inside
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -42,6 +43,8 @@ if [ "$(id -u)" = 0 ]; then
   BASE_USER=sshbench
   id "$BASE_USER" >/dev/null 2>&1 || useradd --system --shell /bin/bash --home-dir "$BASE_HOME" "$BASE_USER"
   usermod --home "$BASE_HOME" "$BASE_USER" >/dev/null 2>&1 || true
+  # A new system account is locked ("!"), which sshd refuses even for keys; "*" only bars passwords.
+  usermod -p '*' "$BASE_USER"
 fi
 cp "$WORK/id.pub" "$BASE_HOME/.ssh/authorized_keys"
 chown -R "$BASE_USER" "$BASE_HOME" 2>/dev/null || true

@@ -32,6 +32,13 @@ import java.util.function.Consumer;
  * gRPC flow control, and nothing else.
  */
 public final class CommandHandle {
+  /**
+   * Output events requested ahead of the callbacks: enough to hide the hand-over between gRPC's
+   * threads and the callback thread, few enough to bound what one handle buffers (each event is at
+   * most 64 KiB).
+   */
+  private static final int IN_FLIGHT = 4;
+
   /** How long {@link #sendStdin} waits for a stalled agent before giving up. */
   private static final Duration INPUT_STALL = Duration.ofMinutes(10);
 
@@ -69,7 +76,7 @@ public final class CommandHandle {
       @Override
       public void beforeStart(ClientCallStreamObserver<Object> call) {
         outputCall = call;
-        call.disableAutoRequestWithInitial(1);
+        call.disableAutoRequestWithInitial(IN_FLIGHT);
       }
 
       @Override

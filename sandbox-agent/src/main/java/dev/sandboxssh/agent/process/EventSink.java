@@ -19,9 +19,16 @@ final class EventSink {
   private volatile boolean cancelled;
   private boolean completed; // guarded by lock
 
+  /**
+   * How much may wait in gRPC's outbound buffer before the sink counts as not ready: a few chunks,
+   * so the reader does not stop at every chunk, and still a small bound per stream.
+   */
+  private static final int READY_THRESHOLD = 4 * ManagedProcess.CHUNK;
+
   /** Wraps {@code call}; must be created before the service method returns. */
   EventSink(ServerCallStreamObserver<ProcessEvent> call, Runnable onCancel) {
     this.call = call;
+    call.setOnReadyThreshold(READY_THRESHOLD);
     call.setOnReadyHandler(this::wake);
     call.setOnCancelHandler(
         () -> {

@@ -66,13 +66,24 @@ interface LibC extends Library {
 
   int pipe2(int[] fds, int flags) throws LastErrorException;
 
-  NativeLong read(int fd, byte[] buffer, NativeLong count) throws LastErrorException;
+  NativeLong read(int fd, Pointer buffer, NativeLong count) throws LastErrorException;
+
+  long FIONREAD = 0x541B;
+
+  int ioctl(int fd, NativeLong request, IntByReference argument) throws LastErrorException;
 
   NativeLong write(int fd, byte[] buffer, NativeLong count) throws LastErrorException;
 
   int close(int fd);
 
   int waitpid(int pid, IntByReference status, int options) throws LastErrorException;
+
+  int P_PID = 1;
+  int WEXITED = 4;
+  int WNOWAIT = 0x01000000;
+  int SIGINFO_BYTES = 128;
+
+  int waitid(int idType, int id, Pointer info, int options) throws LastErrorException;
 
   int kill(int pid, int signal) throws LastErrorException;
 

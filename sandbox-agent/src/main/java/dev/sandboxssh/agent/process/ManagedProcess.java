@@ -185,6 +185,15 @@ final class ManagedProcess {
               byte[] buffer = new byte[CHUNK];
               try {
                 for (int n; (n = in.read(buffer, 0, buffer.length)) >= 0; ) {
+                  // A fast writer leaves more in the pipe: take it into the same event, since
+                  // per-event costs, not bytes, bound throughput.
+                  for (int more; n < buffer.length && (more = in.available()) > 0; ) {
+                    int m = in.read(buffer, n, Math.min(more, buffer.length - n));
+                    if (m < 0) {
+                      break;
+                    }
+                    n += m;
+                  }
                   if (n > 0) {
                     broadcast(kind, Arrays.copyOf(buffer, n));
                   }

@@ -235,25 +235,31 @@ final class NativeProcess {
   }
 
   private void reap() {
-    IntByReference status = new IntByReference();
+    // Wait without reaping first: until the reap below, under the same lock as signal(), the
+    // pid cannot be reused, so a signal can never reach some other process that got it.
+    Memory info = new Memory(LibC.SIGINFO_BYTES);
     while (true) {
       try {
-        C.waitpid(pid, status, 0);
+        C.waitid(LibC.P_PID, pid, info, LibC.WEXITED | LibC.WNOWAIT);
         break;
       } catch (LastErrorException e) {
         if (e.getErrorCode() != LibC.EINTR) {
-          synchronized (this) {
-            reaped = true;
-          }
-          exit.complete(new ExitStatus(null, null, false));
-          return;
+          break;
         }
       }
     }
+    IntByReference status = new IntByReference();
+    ExitStatus result;
     synchronized (this) {
+      try {
+        C.waitpid(pid, status, 0);
+        result = ExitStatus.fromWaitStatus(status.getValue());
+      } catch (LastErrorException e) {
+        result = new ExitStatus(null, null, false);
+      }
       reaped = true;
     }
-    exit.complete(ExitStatus.fromWaitStatus(status.getValue()));
+    exit.complete(result);
   }
 
   private static void setWindowSize(int fd, int cols, int rows) {
@@ -352,6 +358,8 @@ final class NativeProcess {
   private static final class FdInputStream extends InputStream {
     private final int fd;
     private final boolean terminal;
+    // Native memory read into directly: JNA would copy a whole byte[] in and out on every call.
+    private final Memory staging = new Memory(ManagedProcess.CHUNK);
     private boolean closed; // guarded by this
 
     FdInputStream(int fd, boolean terminal) {
@@ -367,7 +375,7 @@ final class NativeProcess {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      byte[] target = off == 0 ? b : new byte[len];
+      int want = (int) Math.min(len, staging.size());
       while (true) {
         synchronized (this) {
           if (closed) {
@@ -375,13 +383,11 @@ final class NativeProcess {
           }
         }
         try {
-          int n = C.read(fd, target, new NativeLong(len)).intValue();
+          int n = C.read(fd, staging, new NativeLong(want)).intValue();
           if (n == 0) {
             return -1;
           }
-          if (target != b) {
-            System.arraycopy(target, 0, b, off, n);
-          }
+          staging.read(0, b, off, n);
           return n;
         } catch (LastErrorException e) {
           if (e.getErrorCode() == LibC.EINTR) {
@@ -392,6 +398,18 @@ final class NativeProcess {
           }
           throw new IOException("read failed: errno " + e.getErrorCode());
         }
+      }
+    }
+
+    /** Bytes that can be read now without blocking (FIONREAD). */
+    @Override
+    public int available() {
+      IntByReference count = new IntByReference();
+      try {
+        C.ioctl(fd, new NativeLong(LibC.FIONREAD), count);
+        return count.getValue();
+      } catch (LastErrorException e) {
+        return 0;
       }
     }
 

@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import org.apache.sshd.server.Environment;
@@ -61,6 +62,8 @@ public final class ProcessBridge implements Command {
   private volatile CommandHandle handle;
   private volatile boolean finished;
   private volatile boolean destroyed;
+  private CompletableFuture<Void> signals =
+      CompletableFuture.completedFuture(null); // guarded by this
 
   /**
    * A bridge for one channel.
@@ -100,7 +103,14 @@ public final class ProcessBridge implements Command {
     this.context = SessionContext.of(session.getSession());
     context.recordChannel(
         (kind == Kind.EXEC ? "exec" : "shell") + (channel.pty() != null ? "+pty" : ""));
-    env.addSignalListener((ch, signal) -> onSignal(signal));
+    // Listeners run on the I/O thread that parsed the request; the agent call must not. Chaining
+    // keeps window-changes and signals in the order the client sent them.
+    env.addSignalListener(
+        (ch, signal) -> {
+          synchronized (this) {
+            signals = signals.thenRunAsync(() -> onSignal(signal), threads);
+          }
+        });
     // start() runs on an I/O thread: reaching the sandbox may take seconds.
     threads.execute(this::run);
   }

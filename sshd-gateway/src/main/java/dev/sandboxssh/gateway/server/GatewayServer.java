@@ -6,6 +6,8 @@ import dev.sandboxssh.gateway.auth.OwnershipCheck;
 import dev.sandboxssh.gateway.bridge.EnvPolicy;
 import dev.sandboxssh.gateway.bridge.GatewayChannelSessionFactory;
 import dev.sandboxssh.gateway.bridge.ProcessBridge;
+import dev.sandboxssh.gateway.bridge.files.FileTransfer;
+import dev.sandboxssh.gateway.bridge.files.SandboxFileSystemProvider;
 import dev.sandboxssh.gateway.bridge.forward.ContextSandbox;
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.config.GatewayConfig;
@@ -68,8 +70,13 @@ public final class GatewayServer implements AutoCloseable {
     sshd.setChannelFactories(List.of(new GatewayChannelSessionFactory(envPolicy, config.limits())));
     sshd.setShellFactory(
         channel -> new ProcessBridge(ProcessBridge.Kind.SHELL, null, bridgeThreads));
-    sshd.setCommandFactory(
-        (channel, command) -> new ProcessBridge(ProcessBridge.Kind.EXEC, command, bridgeThreads));
+    // scp -t / scp -f are served by the gateway on the sandbox's filesystem API, like sftp;
+    // every other command runs in the sandbox.
+    FileTransfer.install(
+        sshd,
+        config.sftp(),
+        (channel, command) -> new ProcessBridge(ProcessBridge.Kind.EXEC, command, bridgeThreads),
+        SandboxFileSystemProvider.shared());
     // -L/-D/-R, unix sockets and -A, all relayed through the sandbox's agent (never sockets on
     // this host); also sets MINA's own forwarding filter to reject everything.
     this.forwarding = new Forwarding(config, ContextSandbox::of);

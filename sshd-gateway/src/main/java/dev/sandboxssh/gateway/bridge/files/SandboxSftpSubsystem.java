@@ -1,0 +1,194 @@
+package dev.sandboxssh.gateway.bridge.files;
+
+import dev.sandboxssh.gateway.session.SessionContext;
+import dev.sandboxssh.sdk.FileSystemStats;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import org.apache.sshd.common.io.IoOutputStream;
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.sftp.common.SftpConstants;
+import org.apache.sshd.sftp.server.FileHandle;
+import org.apache.sshd.sftp.server.SftpSubsystem;
+import org.apache.sshd.sftp.server.SftpSubsystemConfigurator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * MINA's SFTP server bound to a sandbox: the sandbox is reached on this subsystem's own thread
+ * before the first request is read (MINA hands the filesystem over on an I/O thread), and a few
+ * OpenSSH extensions MINA lacks ({@code statvfs}, {@code fstatvfs}, {@code expand-path}) are added
+ * while those that make the server do unbounded work for one request are refused.
+ */
+final class SandboxSftpSubsystem extends SftpSubsystem {
+  private static final Logger log = LoggerFactory.getLogger(SandboxSftpSubsystem.class);
+
+  static final String STATVFS = "statvfs@openssh.com";
+  static final String FSTATVFS = "fstatvfs@openssh.com";
+  static final String EXPAND_PATH = "expand-path@openssh.com";
+
+  /**
+   * Hashing extensions: one request could make the gateway read a whole (huge) file through the
+   * agent and hash it, and text-seek is a line scan of the same kind; OpenSSH's clients use none.
+   */
+  static final Set<String> REFUSED =
+      Set.of(
+          SftpConstants.EXT_MD5_HASH,
+          SftpConstants.EXT_MD5_HASH_HANDLE,
+          SftpConstants.EXT_CHECK_FILE_HANDLE,
+          SftpConstants.EXT_CHECK_FILE_NAME,
+          SftpConstants.EXT_TEXT_SEEK);
+
+  private static final Duration STDERR_TIMEOUT = Duration.ofSeconds(10);
+
+  private SandboxFileSystem sandboxFs;
+  private IoOutputStream stderr;
+
+  SandboxSftpSubsystem(ChannelSession channel, SftpSubsystemConfigurator configurator) {
+    super(channel, configurator);
+  }
+
+  /** Keeps a sandbox filesystem for {@link #run}: resolving its home now would block I/O. */
+  @Override
+  public void setFileSystem(FileSystem fileSystem) {
+    if (fileSystem instanceof SandboxFileSystem fs) {
+      this.sandboxFs = fs;
+    } else {
+      super.setFileSystem(fileSystem);
+    }
+  }
+
+  @Override
+  public void setIoErrorStream(IoOutputStream err) {
+    super.setIoErrorStream(err);
+    this.stderr = err;
+  }
+
+  /**
+   * Reaches the sandbox, then serves requests; an unreachable sandbox ends the channel with its
+   * line.
+   */
+  @Override
+  public void run() {
+    if (sandboxFs != null) {
+      try {
+        SessionContext.of(getServerSession()).recordChannel("sftp");
+        sandboxFs.connect();
+        super.setFileSystem(sandboxFs);
+      } catch (IOException | RuntimeException e) {
+        failBeforeStart(e.getMessage());
+        return;
+      }
+    }
+    try {
+      super.run();
+    } finally {
+      if (sandboxFs != null) {
+        // Handles MINA did not close (a channel that ended abruptly) end their agent streams here.
+        sandboxFs.close();
+      }
+    }
+  }
+
+  private void failBeforeStart(String line) {
+    try {
+      if (stderr != null) {
+        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        stderr.writeBuffer(new ByteArrayBuffer(bytes)).verify(STDERR_TIMEOUT);
+      }
+    } catch (IOException | RuntimeException e) {
+      log.debug("could not tell the client why sftp failed: {}", e.toString());
+    }
+    callback.onExit(255, false);
+  }
+
+  /**
+   * Commits a handle's writes once the client has no more requests in flight: while it pipelines,
+   * writes stream to the agent without a round trip each; when it pauses (sshfs after a write(2), a
+   * client waiting for its acks), the data is on disk before the last write is acknowledged, as
+   * with sftp-server, and an error of the agent (a full disk) is that write's status.
+   */
+  @Override
+  protected void doWrite(
+      int id, String handle, long offset, int length, byte[] data, int doff, int remaining)
+      throws IOException {
+    super.doWrite(id, handle, offset, length, data, doff, remaining);
+    if (requests.isEmpty()
+        && validateHandle(handle, handles.get(handle), FileHandle.class).getFileChannel()
+            instanceof SandboxFileChannel channel) {
+      channel.commitWrites();
+    }
+  }
+
+  @Override
+  protected void executeExtendedCommand(Buffer buffer, int id, String extension)
+      throws IOException {
+    if (REFUSED.contains(extension)) {
+      doUnsupportedExtension(buffer, id, extension);
+      return;
+    }
+    switch (extension) {
+      case STATVFS, FSTATVFS -> doStatvfs(buffer, id, extension);
+      case EXPAND_PATH -> doExpandPath(buffer, id);
+      default -> super.executeExtendedCommand(buffer, id, extension);
+    }
+  }
+
+  private void doStatvfs(Buffer buffer, int id, String extension) throws IOException {
+    String target = buffer.getString();
+    FileSystemStats s;
+    try {
+      Path path =
+          extension.equals(FSTATVFS)
+              ? validateHandle(target, handles.get(target), FileHandle.class).getFile()
+              : resolveFile(target);
+      s = new SandboxFileStore((SandboxPath) path).stats();
+    } catch (IOException | RuntimeException e) {
+      sendStatus(prepareReply(buffer), id, e, SftpConstants.SSH_FXP_EXTENDED, extension);
+      return;
+    }
+    Buffer reply = prepareReply(buffer);
+    reply.putByte((byte) SftpConstants.SSH_FXP_EXTENDED_REPLY);
+    reply.putInt(id);
+    for (long v :
+        new long[] {
+          s.blockSize(),
+          s.fragmentSize(),
+          s.blocks(),
+          s.blocksFree(),
+          s.blocksAvailable(),
+          s.files(),
+          s.filesFree(),
+          s.filesAvailable(),
+          s.fsid(),
+          s.flags(),
+          s.nameMax()
+        }) {
+      reply.putLong(v);
+    }
+    send(reply);
+  }
+
+  /** realpath with a leading {@code ~} or {@code ~/} meaning the sandbox user's home. */
+  private void doExpandPath(Buffer buffer, int id) throws IOException {
+    String path = buffer.getString();
+    if (path.startsWith("~") && !path.equals("~") && !path.startsWith("~/")) {
+      sendStatus(
+          prepareReply(buffer),
+          id,
+          SftpConstants.SSH_FX_NO_SUCH_FILE,
+          "~user is not known in a sandbox: " + path);
+      return;
+    }
+    String relative = path.equals("~") ? "." : path.startsWith("~/") ? path.substring(2) : path;
+    // Relative paths start at the home: answer as realpath would for the expanded path.
+    Buffer realpath = new ByteArrayBuffer();
+    realpath.putString(relative.isEmpty() ? "." : relative);
+    doRealPath(realpath, id);
+  }
+}
