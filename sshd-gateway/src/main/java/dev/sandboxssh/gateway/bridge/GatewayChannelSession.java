@@ -107,21 +107,32 @@ public final class GatewayChannelSession extends ChannelSession {
   }
 
   /**
+   * Ends the channel with the command's exit status: the status first, then EOF and close, as sshd
+   * does. MINA's own order (EOF, then status) loses the status whenever the client already sent its
+   * EOF (stdin at its end, and every ControlMaster session): such a client answers our EOF with
+   * CLOSE at once, and once that CLOSE is in, MINA discards the status, so the client reports 255.
+   */
+  @Override
+  protected void closeShell(int exitValue, boolean closeImmediately) throws IOException {
+    if (isClosing()) {
+      commandExitFuture.setClosed();
+      return;
+    }
+    flushOutput();
+    sendExitStatus(exitValue);
+    finish(closeImmediately);
+  }
+
+  /**
    * Ends the channel as a process killed by {@code signal} (RFC 4254 section 6.10 {@code
-   * exit-signal}): EOF, the request, then close.
+   * exit-signal}): the request, then EOF and close (the order matters as in {@link #closeShell}).
    */
   public void exitWithSignal(String signal, boolean coreDumped) throws IOException {
     if (isClosing()) {
       commandExitFuture.setClosed();
       return;
     }
-    if (out != null) {
-      out.close();
-    }
-    if (err != null) {
-      err.flush();
-    }
-    sendEof();
+    flushOutput();
     Buffer buffer = getSession().createBuffer(SshConstants.SSH_MSG_CHANNEL_REQUEST, 64);
     buffer.putUInt(getRecipient());
     buffer.putString("exit-signal");
@@ -131,7 +142,24 @@ public final class GatewayChannelSession extends ChannelSession {
     buffer.putString("");
     buffer.putString("");
     writePacket(buffer);
+    finish(false);
+  }
+
+  private void flushOutput() throws IOException {
+    if (out != null) {
+      out.flush();
+    }
+    if (err != null) {
+      err.flush();
+    }
+  }
+
+  private void finish(boolean closeImmediately) throws IOException {
+    if (out != null) {
+      out.close(); // sends EOF
+    }
+    sendEof(); // for a channel without output stream; once only
     commandExitFuture.setClosed();
-    close(false);
+    close(closeImmediately);
   }
 }

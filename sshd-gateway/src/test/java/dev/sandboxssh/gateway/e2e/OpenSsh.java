@@ -75,12 +75,15 @@ public final class OpenSsh {
     return run(sshCommand(user, command, extraOptions), stdin, timeout);
   }
 
-  /** The argv of an ssh invocation; {@code command} may be null for a shell. */
+  /**
+   * The argv of an ssh invocation; {@code command} may be null for a shell. The extra options come
+   * before the defaults: ssh keeps the first value it sees, so they override them.
+   */
   public List<String> sshCommand(String user, String command, String... extraOptions) {
     List<String> argv = new ArrayList<>();
     argv.add(binary("ssh"));
-    argv.addAll(options());
     argv.addAll(List.of(extraOptions));
+    argv.addAll(options());
     argv.add(user + "@" + host);
     if (command != null) {
       argv.add(command);
@@ -90,10 +93,16 @@ public final class OpenSsh {
 
   /** Starts a client process the caller drives and must destroy. */
   public static Process start(List<String> argv) {
+    return start(argv, Map.of());
+  }
+
+  /** Starts a client process with {@code extraEnv} added to this JVM's environment. */
+  public static Process start(List<String> argv, Map<String, String> extraEnv) {
     try {
       ProcessBuilder builder = new ProcessBuilder(argv);
       Map<String, String> env = builder.environment();
       env.remove("SSH_AUTH_SOCK");
+      env.putAll(extraEnv);
       return builder.start();
     } catch (IOException e) {
       return fail("cannot start " + argv.get(0) + ": " + e.getMessage());
@@ -102,7 +111,13 @@ public final class OpenSsh {
 
   /** Runs {@code argv} to completion, feeding {@code stdin}; kills it after {@code timeout}. */
   public static Result run(List<String> argv, byte[] stdin, Duration timeout) {
-    Process p = start(argv);
+    return run(argv, stdin, timeout, Map.of());
+  }
+
+  /** As {@link #run(List, byte[], Duration)}, with {@code extraEnv} in the client's environment. */
+  public static Result run(
+      List<String> argv, byte[] stdin, Duration timeout, Map<String, String> extraEnv) {
+    Process p = start(argv, extraEnv);
     try {
       CompletableFuture<byte[]> out = drain(p.getInputStream());
       CompletableFuture<byte[]> err = drain(p.getErrorStream());

@@ -1,0 +1,133 @@
+package dev.sandboxssh.gateway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sandboxssh.gateway.cli.GatewayMain;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Public keys only, checked against owners; every refusal looks the same from outside. */
+@Tag("e2e")
+class AuthTest {
+  @TempDir static Path dir;
+  static GatewayFixture gateway;
+  static OpenSsh ssh;
+  static Path bobKey;
+  static Path strangerKey;
+
+  @BeforeAll
+  static void start() throws Exception {
+    gateway = GatewayFixture.start(dir);
+    ssh = gateway.ssh();
+    bobKey = gateway.addOwner("bob");
+    gateway.addSandbox("bobs", "bob");
+    strangerKey = gateway.newKey("stranger");
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+  }
+
+  @Test
+  void wrongKeyForeignSandboxAndUnknownSandboxAreDeniedAlike() throws IOException {
+    try (LogCapture log = LogCapture.of("dev.sandboxssh.gateway.auth")) {
+      OpenSsh.Result wrong = ssh.withIdentity(strangerKey).ssh(GatewayFixture.SANDBOX, "true");
+      OpenSsh.Result foreign = ssh.withIdentity(bobKey).ssh(GatewayFixture.SANDBOX, "true");
+      OpenSsh.Result unknown = ssh.ssh("nosuch", "true");
+
+      assertThat(wrong.exitCode()).isEqualTo(255);
+      assertThat(foreign.exitCode()).isEqualTo(255);
+      assertThat(unknown.exitCode()).isEqualTo(255);
+      assertThat(wrong.stderr()).isEqualTo("demo@127.0.0.1: Permission denied (publickey).\r\n");
+      assertThat(foreign.stderr()).isEqualTo(wrong.stderr());
+      assertThat(unknown.stderr().replace("nosuch@", "demo@")).isEqualTo(wrong.stderr());
+
+      assertLogged(log, "no-matching-key", "demo", strangerKey);
+      assertLogged(log, "foreign-sandbox", "demo", bobKey);
+      assertLogged(log, "unknown-sandbox", "nosuch", gateway.aliceKey());
+    }
+    // Bob's key is good for his own sandbox.
+    assertThat(ssh.withIdentity(bobKey).ssh("bobs", "echo bob").stdout()).isEqualTo("bob\n");
+  }
+
+  private static void assertLogged(LogCapture log, String label, String sandbox, Path key)
+      throws IOException {
+    String fingerprint =
+        GatewayFixture.ownerKey(key.resolveSibling(key.getFileName() + ".pub")).fingerprint();
+    assertThat(log.messages())
+        .as("a %s line with key and remote address", label)
+        .anySatisfy(
+            m ->
+                assertThat(m)
+                    .contains(label)
+                    .contains("sandbox=" + sandbox)
+                    .contains(fingerprint)
+                    .contains("from=/127.0.0.1:"));
+  }
+
+  @Test
+  void passwordAndKeyboardInteractiveAreNotOffered() {
+    OpenSsh.Result r =
+        ssh.ssh(
+            GatewayFixture.SANDBOX,
+            "true",
+            "-o",
+            "PreferredAuthentications=password,keyboard-interactive");
+    assertThat(r.exitCode()).isEqualTo(255);
+    assertThat(r.stderr()).contains("Permission denied (publickey)");
+
+    OpenSsh.Result verbose =
+        ssh.withIdentity(strangerKey).ssh(GatewayFixture.SANDBOX, "true", "-v");
+    List<String> offered =
+        verbose
+            .stderr()
+            .lines()
+            .filter(l -> l.contains("Authentications that can continue"))
+            .toList();
+    assertThat(offered).isNotEmpty().allSatisfy(l -> assertThat(l).endsWith("continue: publickey"));
+  }
+
+  @Test
+  void adminCommandsTakeEffectWithoutRestart() throws IOException {
+    Path carolKey = gateway.newKey("carol");
+    assertThat(ssh.withIdentity(carolKey).ssh("carols", "true").exitCode()).isEqualTo(255);
+
+    admin("owner", "add", "carol", "--key", carolKey.resolveSibling("carol.pub").toString());
+    admin("sandbox", "create", "--owner", "carol", "--id", "carols");
+    OpenSsh.Result in = ssh.withIdentity(carolKey).ssh("carols", "echo carol-in");
+    assertThat(in.stdout()).as(in.stderr()).isEqualTo("carol-in\n");
+
+    admin("sandbox", "delete", "carols");
+    OpenSsh.Result out = ssh.withIdentity(carolKey).ssh("carols", "echo carol-in");
+    assertThat(out.exitCode()).isEqualTo(255);
+    assertThat(out.stderr()).isEqualTo("carols@127.0.0.1: Permission denied (publickey).\r\n");
+  }
+
+  /** Runs an admin command on the gateway's data dir, as an operator would beside it. */
+  private static void admin(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] withDataDir = new String[args.length + 2];
+    System.arraycopy(args, 0, withDataDir, 0, args.length);
+    withDataDir[args.length] = "--data-dir";
+    withDataDir[args.length + 1] = gateway.config().dataDir().toString();
+    int status =
+        GatewayMain.execute(
+            withDataDir,
+            new PrintWriter(out),
+            new PrintWriter(err),
+            config -> {
+              throw new AssertionError("not an admin command");
+            });
+    assertThat(status).as("%s: %s", List.of(args), err).isZero();
+  }
+}

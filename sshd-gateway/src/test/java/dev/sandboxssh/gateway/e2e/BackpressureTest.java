@@ -1,0 +1,99 @@
+package dev.sandboxssh.gateway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.apache.sshd.client.channel.ChannelExec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A client that stops reading stops the writer in the sandbox, not the gateway's heap. */
+@Tag("e2e")
+class BackpressureTest {
+  private static final long GIB = 1L << 30;
+  private static final long MIB = 1L << 20;
+  private static final String WRITER = "head -c " + GIB + " /dev/zero";
+
+  @TempDir static Path dir;
+  static GatewayFixture gateway;
+
+  @BeforeAll
+  static void start() throws Exception {
+    gateway = GatewayFixture.start(dir);
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+  }
+
+  @Test
+  void stalledReaderBlocksTheWriterThenGetsEverything() throws Exception {
+    try (MinaClient mina = MinaClient.connect(gateway)) {
+      ChannelExec exec = mina.session().createExecChannel(WRITER);
+      exec.open().verify(Timeouts.COMMAND);
+      InputStream out = exec.getInvertedOut();
+      byte[] buffer = new byte[64 * 1024];
+      long read = readAtMost(out, buffer, MIB);
+      assertThat(read).isEqualTo(MIB);
+
+      // The client reads nothing now; the writer must come to a stop well short of 1 GiB.
+      List<ProcessHandle> writers = SandboxProcesses.withCommandLine(WRITER);
+      assertThat(writers).hasSize(1);
+      long pid = writers.get(0).pid();
+      long[] last = {-1};
+      Eventually.until(
+          () -> "wchar=" + last[0],
+          Timeouts.EVENTUALLY,
+          () -> {
+            long before = SandboxProcesses.bytesWritten(pid);
+            pause(Duration.ofMillis(500));
+            last[0] = SandboxProcesses.bytesWritten(pid);
+            return before == last[0];
+          },
+          "the writer stops");
+      long stalled = last[0];
+      assertThat(stalled).isLessThan(64 * MIB);
+      for (int i = 0; i < 4; i++) {
+        pause(Duration.ofMillis(500));
+        assertThat(SandboxProcesses.bytesWritten(pid)).isEqualTo(stalled);
+      }
+
+      // Reading again drains all of it.
+      for (int n; (n = out.read(buffer)) >= 0; ) {
+        read += n;
+      }
+      assertThat(read).isEqualTo(GIB);
+      MinaClient.awaitExit(exec, Timeouts.COMMAND);
+      assertThat(exec.getExitStatus()).isZero();
+    }
+  }
+
+  private static long readAtMost(InputStream in, byte[] buffer, long limit) throws IOException {
+    long total = 0;
+    while (total < limit) {
+      int n = in.read(buffer, 0, (int) Math.min(buffer.length, limit - total));
+      if (n < 0) {
+        break;
+      }
+      total += n;
+    }
+    return total;
+  }
+
+  private static void pause(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}
