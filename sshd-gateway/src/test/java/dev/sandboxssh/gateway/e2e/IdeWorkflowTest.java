@@ -141,9 +141,8 @@ class IdeWorkflowTest {
       for (int i = 0; i < 100; i++) {
         OpenSsh.Result r =
             ssh.ssh(GatewayFixture.SANDBOX, "echo exec-" + i, "-S", control.toString());
-        // Only the output is checked: through a ControlMaster the exit status of a command that
-        // prints is sometimes lost (the client sees 255), an exec-bridge issue tracked apart.
-        assertThat(r.stdout()).as(r.stderr()).isEqualTo("exec-" + i + "\n");
+        assertThat(r.exitCode()).as(r.stderr()).isZero();
+        assertThat(r.stdout()).isEqualTo("exec-" + i + "\n");
         if (i == 50) {
           uploadOverTheSameConnection(control);
         }
