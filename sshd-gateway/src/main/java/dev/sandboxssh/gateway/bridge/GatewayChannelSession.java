@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.bridge;
 
+import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -9,6 +10,7 @@ import org.apache.sshd.common.channel.PtyMode;
 import org.apache.sshd.common.channel.RequestHandler;
 import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.session.ServerSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,6 +86,24 @@ public final class GatewayChannelSession extends ChannelSession {
       pty = new PtyRequest(current.term(), c, r, current.modes());
     }
     return super.handleWindowChangeParsed(c, r, width, height);
+  }
+
+  /** ssh -A: policy decides; the socket is made when the process starts (ProcessBridge). */
+  @Override
+  protected RequestHandler.Result handleAgentForwardingParsed(String requestType) {
+    return Forwarding.agentRequested(this);
+  }
+
+  /** X11 is always refused: a sandbox has no display to forward. */
+  @Override
+  protected RequestHandler.Result handleX11ForwardingParsed(
+      String requestType,
+      ServerSession session,
+      boolean singleConnection,
+      String authProtocol,
+      String authCookie,
+      int screenId) {
+    return Forwarding.x11Requested(this);
   }
 
   /**

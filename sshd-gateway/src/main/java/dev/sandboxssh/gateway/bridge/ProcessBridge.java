@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.bridge;
 
+import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.routing.SandboxLease;
 import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
 import dev.sandboxssh.gateway.session.SessionContext;
@@ -131,6 +132,15 @@ public final class ProcessBridge implements Command {
     PtyRequest pty = channel.pty();
     if (pty != null) {
       options.env("TERM", pty.term()).pty(pty.cols(), pty.rows(), pty.term(), pty.modes());
+    }
+    // ssh -A: SSH_AUTH_SOCK names the socket inside the sandbox that leads to the client's agent.
+    try {
+      String authSock = Forwarding.agentSocketFor(channel);
+      if (authSock != null) {
+        options.env("SSH_AUTH_SOCK", authSock);
+      }
+    } catch (IOException | SandboxException e) {
+      log.warn("sandbox {}: no agent forwarding: {}", context.sandboxId(), e.getMessage());
     }
     try {
       handle =

@@ -8,6 +8,8 @@ import dev.sandboxssh.gateway.bridge.GatewayChannelSessionFactory;
 import dev.sandboxssh.gateway.bridge.ProcessBridge;
 import dev.sandboxssh.gateway.bridge.files.FileTransfer;
 import dev.sandboxssh.gateway.bridge.files.SandboxFileSystemProvider;
+import dev.sandboxssh.gateway.bridge.forward.ContextSandbox;
+import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
 import dev.sandboxssh.gateway.store.OwnershipStore;
@@ -21,7 +23,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
-import org.apache.sshd.server.forward.RejectAllForwardingFilter;
 import org.apache.sshd.server.session.ServerConnectionServiceFactory;
 
 /**
@@ -35,6 +36,7 @@ public final class GatewayServer implements AutoCloseable {
   private final GatewayConfig config;
   private final ExecutorService authLookups;
   private final ExecutorService bridgeThreads;
+  private final Forwarding forwarding;
 
   /** A gateway on {@code sshd}, routing logins through {@code store} and {@code resolver}. */
   public GatewayServer(
@@ -75,7 +77,10 @@ public final class GatewayServer implements AutoCloseable {
         config.sftp(),
         (channel, command) -> new ProcessBridge(ProcessBridge.Kind.EXEC, command, bridgeThreads),
         SandboxFileSystemProvider.shared());
-    sshd.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
+    // -L/-D/-R, unix sockets and -A, all relayed through the sandbox's agent (never sockets on
+    // this host); also sets MINA's own forwarding filter to reject everything.
+    this.forwarding = new Forwarding(config, ContextSandbox::of);
+    forwarding.install(sshd);
     sshd.addSessionListener(new SessionLifecycle(resolver));
 
     // A client that stops reading must only pause its own output, however long it pauses;
@@ -85,7 +90,9 @@ public final class GatewayServer implements AutoCloseable {
         sshd, config.limits().maxSessionsPerConnection());
     CoreModuleProperties.HEARTBEAT_INTERVAL.set(sshd, config.keepalive().interval());
     CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(sshd, config.keepalive().countMax());
-    CoreModuleProperties.IDLE_TIMEOUT.set(sshd, config.keepalive().idleTimeout());
+    // keepalive.idle-timeout is enforced by forwarding's keepalive probe: MINA's own counts the
+    // replies to keepalives as activity, so it would never fire.
+    CoreModuleProperties.IDLE_TIMEOUT.set(sshd, Duration.ZERO);
     CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "sandbox-ssh");
   }
 
@@ -112,6 +119,7 @@ public final class GatewayServer implements AutoCloseable {
     } finally {
       authLookups.shutdownNow();
       bridgeThreads.shutdownNow();
+      forwarding.close();
     }
   }
 
