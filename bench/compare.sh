@@ -5,7 +5,7 @@
 #   bench/compare.sh [--quick]        (after ./mvnw -B package -DskipTests)
 #
 # Prints connect latency (`ssh host true`), exec download/upload MB/s, sftp get/put and scp
-# MB/s of a 500 MB file, and port-forwarding (-L / -R) MB/s of 1 GB where the gateway allows it.
+# MB/s of a 500 MB file, and port-forwarding (-L / -R) MB/s of 1 GB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -126,3 +126,41 @@ scp_put() { scp "${SSH_OPTS[@]}" -q -P "$1" "$WORK/file.bin" "$2:file.bin"; }
 row "sftp put $((FILE_BYTES / 1000000)) MB (MB/s)" "$(timed_mbps sftp_put "${SFTP_BASE[@]}")" "$(timed_mbps sftp_put "${SFTP_GW[@]}")"
 row "sftp get $((FILE_BYTES / 1000000)) MB (MB/s)" "$(timed_mbps sftp_get "${SFTP_BASE[@]}")" "$(timed_mbps sftp_get "${SFTP_GW[@]}")"
 row "scp put $((FILE_BYTES / 1000000)) MB (MB/s)" "$(timed_mbps scp_put "$SSHD_PORT" "$BASE_USER@127.0.0.1")" "$(timed_mbps scp_put "$GW_PORT" bench@127.0.0.1)"
+
+# Port forwarding: a server on the target's loopback (the host for sshd, the sandbox for the
+# gateway) sends FWD_BYTES through -L; with -R a client on the target reads them from a sender
+# here. Each side reports its own elapsed time.
+FWD_BYTES=$BULK_BYTES
+SEND_PY='import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); c,_=s.accept()
+z=bytes(1<<16); n=int(sys.argv[2])
+while n > 0: c.sendall(z[:min(n, len(z))]); n -= len(z)
+c.close()'
+RECV_PY='import socket,sys,time
+for _ in range(100):
+    try: c=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); break
+    except OSError: time.sleep(0.1)
+t=time.time(); n=0
+while True:
+    b=c.recv(1<<20)
+    if not b: break
+    n+=len(b)
+dt=time.time()-t; print("%.0f" % (n/dt/1e6) if n==int(sys.argv[2]) else "short")'
+forward_l() { # $1 = base|gw
+  local rport=$((20000 + RANDOM % 20000)) lport; lport=$(free_port)
+  "$1" -L "$lport:127.0.0.1:$rport" "python3 -c '$SEND_PY' $rport $FWD_BYTES" &
+  local sshpid=$!
+  python3 -c "$RECV_PY" "$lport" "$FWD_BYTES"
+  wait $sshpid 2>/dev/null || true
+}
+forward_r() { # $1 = base|gw
+  local rport=$((20000 + RANDOM % 20000)) lport; lport=$(free_port)
+  python3 -c "$SEND_PY" "$lport" "$FWD_BYTES" &
+  local senderpid=$!
+  for _ in $(seq 1 50); do ss -ltn | grep -q "127.0.0.1:$lport " && break; sleep 0.1; done
+  "$1" -R "$rport:127.0.0.1:$lport" "python3 -c '$RECV_PY' $rport $FWD_BYTES"
+  kill $senderpid 2>/dev/null || true
+}
+row "ssh -L $((FWD_BYTES / 1000000)) MB (MB/s)" "$(forward_l base)" "$(forward_l gw)"
+row "ssh -R $((FWD_BYTES / 1000000)) MB (MB/s)" "$(forward_r base)" "$(forward_r gw)"

@@ -13,6 +13,13 @@ import java.util.concurrent.TimeUnit;
 
 /** The generated stubs of one agent, all carrying its token. Package-private on purpose. */
 final class AgentStubs {
+  /**
+   * Bytes a stream may have queued for the agent before it counts as not ready. gRPC's default (32
+   * KiB) is below one 64 KiB chunk, so every chunk would wait for the previous one to reach the
+   * socket; a few chunks keep the pipe full and still bound what one stream buffers.
+   */
+  static final int STREAM_READY_THRESHOLD = 256 * 1024;
+
   final ManagedChannel channel;
   final CallCredentials credentials;
 
@@ -22,7 +29,9 @@ final class AgentStubs {
   }
 
   ProcessServiceGrpc.ProcessServiceStub processAsync() {
-    return ProcessServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    return ProcessServiceGrpc.newStub(channel)
+        .withCallCredentials(credentials)
+        .withOnReadyThreshold(STREAM_READY_THRESHOLD);
   }
 
   ProcessServiceGrpc.ProcessServiceBlockingStub processBlocking() {
@@ -30,7 +39,9 @@ final class AgentStubs {
   }
 
   FilesystemServiceGrpc.FilesystemServiceStub filesAsync() {
-    return FilesystemServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    return FilesystemServiceGrpc.newStub(channel)
+        .withCallCredentials(credentials)
+        .withOnReadyThreshold(STREAM_READY_THRESHOLD);
   }
 
   FilesystemServiceGrpc.FilesystemServiceBlockingStub filesBlocking() {
@@ -38,7 +49,9 @@ final class AgentStubs {
   }
 
   NetworkServiceGrpc.NetworkServiceStub networkAsync() {
-    return NetworkServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    return NetworkServiceGrpc.newStub(channel)
+        .withCallCredentials(credentials)
+        .withOnReadyThreshold(STREAM_READY_THRESHOLD);
   }
 
   void health(Duration timeout, boolean waitForReady) {

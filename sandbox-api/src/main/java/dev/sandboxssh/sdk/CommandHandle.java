@@ -17,8 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -42,19 +40,9 @@ public final class CommandHandle {
   /** How long {@link #sendStdin} waits for a stalled agent before giving up. */
   private static final Duration INPUT_STALL = Duration.ofMinutes(10);
 
-  /** Shared by every handle; each handle's callbacks run in order on it. */
-  private static final ExecutorService CALLBACKS =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "sandbox-command-callback");
-            t.setDaemon(true);
-            return t;
-          });
-
   private final AgentStubs stubs;
   private final Consumer<byte[]> onStdout;
   private final Consumer<byte[]> onStderr;
-  private final SerialExecutor callbacks = new SerialExecutor(CALLBACKS);
   private final CompletableFuture<Integer> started = new CompletableFuture<>();
   private final CompletableFuture<CommandResult> exit = new CompletableFuture<>();
   private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
@@ -81,42 +69,30 @@ public final class CommandHandle {
 
       @Override
       public void onNext(ProcessEvent event) {
-        callbacks.execute(
-            () -> {
-              handle(event);
-              ClientCallStreamObserver<?> call = outputCall;
-              if (call != null && !disconnected) {
-                call.request(1);
-              }
-            });
+        handle(event);
+        ClientCallStreamObserver<?> call = outputCall;
+        if (call != null && !disconnected) {
+          call.request(1);
+        }
       }
 
       @Override
       public void onError(Throwable t) {
-        callbacks.execute(
-            () -> {
-              SandboxException failure =
-                  disconnected
-                      ? new SandboxException(
-                          SandboxException.Code.CANCELLED, "handle disconnected", t)
-                      : SandboxException.from(t);
-              started.completeExceptionally(failure);
-              exit.completeExceptionally(failure);
-            });
+        SandboxException failure =
+            disconnected
+                ? new SandboxException(SandboxException.Code.CANCELLED, "handle disconnected", t)
+                : SandboxException.from(t);
+        started.completeExceptionally(failure);
+        exit.completeExceptionally(failure);
       }
 
       @Override
       public void onCompleted() {
-        callbacks.execute(
-            () -> {
-              SandboxException early =
-                  new SandboxException(
-                      SandboxException.Code.INTERNAL,
-                      "agent ended the stream without an end",
-                      null);
-              started.completeExceptionally(early);
-              exit.completeExceptionally(early);
-            });
+        SandboxException early =
+            new SandboxException(
+                SandboxException.Code.INTERNAL, "agent ended the stream without an end", null);
+        started.completeExceptionally(early);
+        exit.completeExceptionally(early);
       }
     };
   }

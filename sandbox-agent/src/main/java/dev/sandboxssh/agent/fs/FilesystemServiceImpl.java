@@ -193,7 +193,9 @@ public final class FilesystemServiceImpl extends FilesystemServiceGrpc.Filesyste
             : saturatedAdd(request.getOffset(), request.getLength());
     long[] position = {request.getOffset()};
     out.setOnCancelHandler(() -> closeQuietly(file));
-    // Reads only while the client is ready: nothing is read ahead of what it asked for.
+    // Reads only while the client is ready: nothing is read ahead of what it asked for. A few
+    // chunks may be queued (gRPC's default of 32 KiB is below one chunk) to keep the pipe full.
+    out.setOnReadyThreshold(256 * 1024);
     out.setOnReadyHandler(
         () -> {
           try {

@@ -56,6 +56,9 @@ final class SocketRelay implements StreamObserver<TunnelFrame> {
     this.writes = new SerialExecutor(pool);
     out.disableAutoRequest();
     out.setOnReadyHandler(this::wakeReader);
+    // gRPC's default (32 KiB) is below one 64 KiB chunk: every chunk would wait for the last
+    // to reach the socket. A few chunks of slack keep the pipe full, still bounded per tunnel.
+    out.setOnReadyThreshold(256 * 1024);
     out.setOnCancelHandler(this::abort);
     out.request(1);
   }

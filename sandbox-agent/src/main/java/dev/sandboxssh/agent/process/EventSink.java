@@ -23,7 +23,7 @@ final class EventSink {
    * How much may wait in gRPC's outbound buffer before the sink counts as not ready: a few chunks,
    * so the reader does not stop at every chunk, and still a small bound per stream.
    */
-  private static final int READY_THRESHOLD = 4 * ManagedProcess.CHUNK;
+  private static final int READY_THRESHOLD = 2 * ManagedProcess.CHUNK;
 
   /** Wraps {@code call}; must be created before the service method returns. */
   EventSink(ServerCallStreamObserver<ProcessEvent> call, Runnable onCancel) {

@@ -76,6 +76,10 @@ interface LibC extends Library {
 
   int close(int fd);
 
+  int F_SETPIPE_SZ = 1031;
+
+  int fcntl(int fd, int command, int argument) throws LastErrorException;
+
   int waitpid(int pid, IntByReference status, int options) throws LastErrorException;
 
   int P_PID = 1;

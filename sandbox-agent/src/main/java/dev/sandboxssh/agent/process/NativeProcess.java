@@ -55,6 +55,8 @@ final class NativeProcess {
     int[] in = pipe();
     int[] out = pipe();
     int[] err = pipe();
+    widen(out[0]);
+    widen(err[0]);
     try (Spawn spawn = new Spawn(cwd)) {
       spawn.dup2(in[0], 0);
       spawn.dup2(out[1], 1);
@@ -269,6 +271,18 @@ final class NativeProcess {
     winsize.setShort(4, (short) 0);
     winsize.setShort(6, (short) 0);
     C.ioctl(fd, new NativeLong(LibC.TIOCSWINSZ), winsize);
+  }
+
+  /**
+   * Lets an output pipe hold a whole chunk, so one read can take what a fast writer produced; where
+   * the kernel refuses (a per-user pipe quota), the default 64 KiB simply stays.
+   */
+  private static void widen(int fd) {
+    try {
+      C.fcntl(fd, LibC.F_SETPIPE_SZ, ManagedProcess.CHUNK);
+    } catch (LastErrorException e) {
+      // Smaller pipes only cost throughput.
+    }
   }
 
   private static int[] pipe() throws IOException {
