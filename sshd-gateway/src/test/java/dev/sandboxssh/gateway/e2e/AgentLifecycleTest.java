@@ -42,7 +42,7 @@ class AgentLifecycleTest {
   @Test
   void idleAgentsStopAndAKilledGatewayLeavesNoAgentBehind() throws Exception {
     Path data = dir.resolve("data");
-    Path key = newKey();
+    Path key = GatewayFixture.newKey(dir, "carol");
     assertThat(admin("owner", "add", "carol", "--key", key + ".pub", "--data-dir", data.toString()))
         .isZero();
     assertThat(
@@ -152,25 +152,6 @@ class AgentLifecycleTest {
     OpenSsh.Result r = OpenSsh.run(cmd, new byte[0], Timeouts.COMMAND);
     assertThat(r.stderr()).doesNotContain("error:");
     return r.exitCode();
-  }
-
-  private Path newKey() {
-    Path key = dir.resolve("carol");
-    OpenSsh.Result r =
-        OpenSsh.run(
-            List.of(
-                OpenSsh.binary("ssh-keygen"),
-                "-q",
-                "-t",
-                "ed25519",
-                "-N",
-                "",
-                "-f",
-                key.toString()),
-            new byte[0],
-            Timeouts.COMMAND);
-    assertThat(r.exitCode()).isZero();
-    return key;
   }
 
   /** Agent processes serving sandboxes of this data dir (their socket lies under it). */

@@ -134,7 +134,12 @@ public final class GatewayFixture implements AutoCloseable {
   }
 
   /** A fresh ed25519 key pair made by ssh-keygen: {@code dir/NAME} and {@code dir/NAME.pub}. */
-  public Path newKey(String name) throws IOException {
+  public Path newKey(String name) {
+    return newKey(dir, name);
+  }
+
+  /** A fresh ed25519 key pair made by ssh-keygen: {@code dir/NAME} and {@code dir/NAME.pub}. */
+  public static Path newKey(Path dir, String name) {
     Path key = dir.resolve(name);
     OpenSsh.Result result =
         OpenSsh.run(
