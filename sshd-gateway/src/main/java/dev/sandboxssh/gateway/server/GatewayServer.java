@@ -88,10 +88,10 @@ public final class GatewayServer implements AutoCloseable {
     CoreModuleProperties.WAIT_FOR_SPACE_TIMEOUT.set(sshd, Duration.ofDays(1));
     CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(
         sshd, config.limits().maxSessionsPerConnection());
-    CoreModuleProperties.HEARTBEAT_INTERVAL.set(sshd, config.keepalive().interval());
-    CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(sshd, config.keepalive().countMax());
-    // keepalive.idle-timeout is enforced by forwarding's keepalive probe: MINA's own counts the
-    // replies to keepalives as activity, so it would never fire.
+    // Keepalives (keepalive@openssh.com with a reply, closing after count-max misses) and
+    // keepalive.idle-timeout are the keepalive probe's, installed with forwarding: MINA's server
+    // heartbeat only sends SSH_MSG_IGNORE, which detects no dead client, and its idle timeout
+    // counts the replies to keepalives as activity, so it would never fire.
     CoreModuleProperties.IDLE_TIMEOUT.set(sshd, Duration.ZERO);
     CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "sandbox-ssh");
   }
