@@ -49,6 +49,33 @@ public final class GatewayFixture implements AutoCloseable {
   /** Starts a gateway under {@code dir} with this agent connect timeout and bwrap mode. */
   public static GatewayFixture start(Path dir, Duration connectTimeout, GatewayConfig.Bwrap bwrap)
       throws IOException {
+    return start(
+        dir,
+        connectTimeout,
+        bwrap,
+        GatewayConfig.defaults().forwarding(),
+        GatewayConfig.defaults().keepalive());
+  }
+
+  /** Starts a gateway with test defaults but this forwarding policy and these keepalives. */
+  public static GatewayFixture start(
+      Path dir, GatewayConfig.Forwarding forwarding, GatewayConfig.Keepalive keepalive)
+      throws IOException {
+    return start(
+        dir,
+        Timeouts.AGENT_CONNECT.multipliedBy(4),
+        GatewayConfig.Bwrap.REQUIRED,
+        forwarding,
+        keepalive);
+  }
+
+  private static GatewayFixture start(
+      Path dir,
+      Duration connectTimeout,
+      GatewayConfig.Bwrap bwrap,
+      GatewayConfig.Forwarding forwarding,
+      GatewayConfig.Keepalive keepalive)
+      throws IOException {
     GatewayConfig d = GatewayConfig.defaults();
     GatewayConfig config =
         new GatewayConfig(
@@ -62,8 +89,8 @@ public final class GatewayFixture implements AutoCloseable {
             new GatewayConfig.Local(Duration.ofMinutes(5), bwrap, null),
             d.env(),
             d.limits(),
-            d.forwarding(),
-            d.keepalive(),
+            forwarding,
+            keepalive,
             d.sftp());
     return new GatewayFixture(dir, config);
   }
