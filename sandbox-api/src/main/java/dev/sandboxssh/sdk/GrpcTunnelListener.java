@@ -2,6 +2,7 @@ package dev.sandboxssh.sdk;
 
 import dev.sandboxssh.api.v1.ListenEvent;
 import dev.sandboxssh.api.v1.ListenRequest;
+import dev.sandboxssh.concurrent.SerialExecutor;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;

@@ -3,6 +3,7 @@ package dev.sandboxssh.agent.net;
 import com.google.protobuf.ByteString;
 import dev.sandboxssh.api.v1.Connected;
 import dev.sandboxssh.api.v1.TunnelFrame;
+import dev.sandboxssh.concurrent.SerialExecutor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;

@@ -1,8 +1,7 @@
 package dev.sandboxssh.gateway.auth;
 
-import java.util.ArrayDeque;
+import dev.sandboxssh.concurrent.SerialExecutor;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.apache.sshd.common.Service;
@@ -38,13 +37,11 @@ public final class OffloadedUserAuthServiceFactory extends ServerUserAuthService
   }
 
   private static final class OffloadedUserAuthService extends ServerUserAuthService {
-    private final Executor workers;
-    private final Deque<Runnable> queue = new ArrayDeque<>();
-    private boolean running;
+    private final SerialExecutor messages;
 
     OffloadedUserAuthService(Session session, Executor workers) throws java.io.IOException {
       super(session);
-      this.workers = workers;
+      this.messages = new SerialExecutor(workers);
     }
 
     @Override
@@ -53,45 +50,20 @@ public final class OffloadedUserAuthServiceFactory extends ServerUserAuthService
       // which the service reads back for some messages.
       int start = buffer.rpos() - 1;
       byte[] message = Arrays.copyOfRange(buffer.array(), start, buffer.wpos());
-      enqueue(
-          () -> {
-            ByteArrayBuffer copy = new ByteArrayBuffer(message);
-            copy.rpos(1);
-            try {
-              OffloadedUserAuthService.super.process(cmd, copy);
-            } catch (Exception e) {
-              ((AbstractSession) getSession()).exceptionCaught(e);
-            }
-          });
-    }
-
-    private void enqueue(Runnable task) {
-      synchronized (queue) {
-        queue.addLast(task);
-        if (running) {
-          return;
-        }
-        running = true;
-      }
       try {
-        workers.execute(this::drain);
+        messages.execute(
+            () -> {
+              ByteArrayBuffer copy = new ByteArrayBuffer(message);
+              copy.rpos(1);
+              try {
+                OffloadedUserAuthService.super.process(cmd, copy);
+              } catch (Exception e) {
+                ((AbstractSession) getSession()).exceptionCaught(e);
+              }
+            });
       } catch (RejectedExecutionException e) {
         // The gateway is stopping: drop the connection rather than block an I/O thread.
         getSession().close(true);
-      }
-    }
-
-    private void drain() {
-      while (true) {
-        Runnable next;
-        synchronized (queue) {
-          next = queue.pollFirst();
-          if (next == null) {
-            running = false;
-            return;
-          }
-        }
-        next.run();
       }
     }
   }

@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.bridge;
 
+import dev.sandboxssh.concurrent.SerialExecutor;
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.routing.SandboxLease;
 import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
@@ -15,7 +16,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import org.apache.sshd.server.Environment;
@@ -53,6 +53,7 @@ public final class ProcessBridge implements Command {
   private final Kind kind;
   private final String commandLine;
   private final Executor threads;
+  private final SerialExecutor signals;
   private InputStream in;
   private OutputStream out;
   private OutputStream err;
@@ -62,8 +63,6 @@ public final class ProcessBridge implements Command {
   private volatile CommandHandle handle;
   private volatile boolean finished;
   private volatile boolean destroyed;
-  private CompletableFuture<Void> signals =
-      CompletableFuture.completedFuture(null); // guarded by this
 
   /**
    * A bridge for one channel.
@@ -75,6 +74,7 @@ public final class ProcessBridge implements Command {
     this.kind = kind;
     this.commandLine = commandLine;
     this.threads = threads;
+    this.signals = new SerialExecutor(threads);
   }
 
   @Override
@@ -103,14 +103,9 @@ public final class ProcessBridge implements Command {
     this.context = SessionContext.of(session.getSession());
     context.recordChannel(
         (kind == Kind.EXEC ? "exec" : "shell") + (channel.pty() != null ? "+pty" : ""));
-    // Listeners run on the I/O thread that parsed the request; the agent call must not. Chaining
-    // keeps window-changes and signals in the order the client sent them.
-    env.addSignalListener(
-        (ch, signal) -> {
-          synchronized (this) {
-            signals = signals.thenRunAsync(() -> onSignal(signal), threads);
-          }
-        });
+    // Listeners run on the I/O thread that parsed the request; the agent call must not. One
+    // serial queue keeps window-changes and signals in the order the client sent them.
+    env.addSignalListener((ch, signal) -> signals.execute(() -> onSignal(signal)));
     // start() runs on an I/O thread: reaching the sandbox may take seconds.
     threads.execute(this::run);
   }
