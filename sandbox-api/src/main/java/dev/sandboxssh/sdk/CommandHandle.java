@@ -31,9 +31,8 @@ import java.util.function.Consumer;
  */
 public final class CommandHandle {
   /**
-   * Output events requested ahead of the callbacks: enough to hide the hand-over between gRPC's
-   * threads and the callback thread, few enough to bound what one handle buffers (each event is at
-   * most 64 KiB).
+   * Output events requested ahead of the callbacks, so the next one is already here when a callback
+   * returns; few enough to bound what one handle buffers (an event is at most 256 KiB).
    */
   private static final int IN_FLIGHT = 4;
 

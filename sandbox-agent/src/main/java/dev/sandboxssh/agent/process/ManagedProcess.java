@@ -169,11 +169,6 @@ final class ManagedProcess {
     sinks.remove(sink);
   }
 
-  /** Whether any caller is still attached. */
-  boolean hasSinks() {
-    return !sinks.isEmpty();
-  }
-
   private enum Kind {
     STDOUT,
     STDERR,

@@ -8,7 +8,6 @@ import java.util.TreeMap;
 final class Signals {
   static final int HUP = 1;
   static final int KILL = 9;
-  static final int TERM = 15;
 
   private static final Map<String, Integer> NUMBERS = new TreeMap<>();
 

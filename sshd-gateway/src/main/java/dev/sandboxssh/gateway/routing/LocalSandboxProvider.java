@@ -88,11 +88,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
     return new Lease(agent);
   }
 
-  /** How many agents run now (for tests and metrics). */
-  public synchronized int runningAgents() {
-    return (int) agents.values().stream().filter(LocalAgent::isRunning).count();
-  }
-
   private synchronized void release(LocalAgent agent) {
     agent.leases--;
     if (agent.leases == 0 && !closed) {
