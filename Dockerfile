@@ -1,15 +1,18 @@
 # Two images from one build:
 #   docker build --target gateway -t sandbox-ssh/gateway .
 #   docker build --target agent   -t sandbox-ssh/agent .
-# The gateway image runs local sandboxes under bubblewrap, which needs user namespaces in the
-# container (e.g. --security-opt seccomp=unconfined, or a runtime that allows them).
+# The gateway image isolates local sandboxes with bubblewrap, slirp4netns and cgroups, so its
+# container needs user namespaces (--security-opt seccomp=unconfined --security-opt
+# systempaths=unconfined), /dev/net/tun (--device /dev/net/tun) and a writable cgroup hierarchy.
+# With less, the gateway names at start each part it cannot set up, and with
+# local.isolation: required it refuses to start sandboxes instead.
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /src
 COPY . .
 RUN mvn -B -q package -DskipTests
 
 FROM eclipse-temurin:17-jre AS gateway
-RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap git rsync \
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap slirp4netns git rsync \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/sandbox-ssh
 COPY --from=build /src/sshd-gateway/target/sshd-gateway.jar /opt/sandbox-ssh/sshd-gateway.jar

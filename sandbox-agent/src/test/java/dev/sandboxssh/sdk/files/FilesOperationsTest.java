@@ -230,14 +230,19 @@ class FilesOperationsTest {
   }
 
   @Test
-  void chownToTheSameIdsSucceeds() throws Exception {
+  void chownChangesOwnerAndGroupSeparately() throws Exception {
+    // This agent runs in the test JVM, as root: it may give a file to any id.
     files.writeAll("owned", new byte[0]);
     FileInfo before = files.stat("owned");
+    assertThat(before.uid()).isNotEqualTo(4242);
 
-    files.chown("owned", before.uid(), -1);
-    files.chown("owned", -1, before.gid());
+    files.chown("owned", 4242, -1);
+    assertThat(files.stat("owned").uid()).isEqualTo(4242);
+    assertThat(files.stat("owned").gid()).isEqualTo(before.gid());
+    files.chown("owned", -1, 4343);
 
-    assertThat(files.stat("owned").uid()).isEqualTo(before.uid());
+    assertThat(java.nio.file.Files.getAttribute(dir.resolve("owned"), "unix:uid")).isEqualTo(4242);
+    assertThat(java.nio.file.Files.getAttribute(dir.resolve("owned"), "unix:gid")).isEqualTo(4343);
   }
 
   @Test

@@ -2,9 +2,7 @@ package dev.sandboxssh.gateway.app;
 
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
-import dev.sandboxssh.gateway.routing.AgentLauncher;
-import dev.sandboxssh.gateway.routing.BwrapAgentLauncher;
-import dev.sandboxssh.gateway.routing.DirectAgentLauncher;
+import dev.sandboxssh.gateway.routing.IsolatedAgentLauncher;
 import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
 import dev.sandboxssh.gateway.routing.RemoteSandboxProvider;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
@@ -29,7 +27,7 @@ public final class GatewayApp implements AutoCloseable {
   private final GatewayConfig config;
   private final OwnershipStore store;
   private final ScheduledExecutorService scheduler;
-  private final AgentLauncher launcher;
+  private final IsolatedAgentLauncher launcher;
   private final LocalSandboxProvider local;
   private final SandboxResolver resolver;
   private final GatewayServer server;
@@ -45,7 +43,7 @@ public final class GatewayApp implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.launcher = chooseLauncher(config.local());
+    this.launcher = IsolatedAgentLauncher.probe(config.local());
     this.local =
         new LocalSandboxProvider(
             dataDir,
@@ -77,10 +75,12 @@ public final class GatewayApp implements AutoCloseable {
         config.host(),
         app.port(),
         app.launcher.describe());
-    if (!app.launcher.confined()) {
-      log.warn(
-          "local sandboxes run UNCONFINED: install bubblewrap (bwrap) to give each its own"
-              + " namespaces");
+    String mode =
+        config.local().isolation() == GatewayConfig.Isolation.REQUIRED
+            ? "local.isolation is required: local sandboxes will not start"
+            : "local sandboxes get less isolation";
+    for (String missing : app.launcher.missing()) {
+      log.warn("{}: {}", mode, missing);
     }
     return app;
   }
@@ -119,21 +119,6 @@ public final class GatewayApp implements AutoCloseable {
   /** The local provider, for tests that watch agents start and stop. */
   public LocalSandboxProvider localProvider() {
     return local;
-  }
-
-  private static AgentLauncher chooseLauncher(GatewayConfig.Local local) {
-    if (local.bwrap() == GatewayConfig.Bwrap.OFF) {
-      return new DirectAgentLauncher(local.javaCommand());
-    }
-    String bwrap = BwrapAgentLauncher.probe();
-    if (bwrap == null) {
-      if (local.bwrap() == GatewayConfig.Bwrap.REQUIRED) {
-        throw new IllegalStateException(
-            "local.bwrap is required, but no working bwrap was found on PATH");
-      }
-      return new DirectAgentLauncher(local.javaCommand());
-    }
-    return new BwrapAgentLauncher(bwrap, local.javaCommand());
   }
 
   /** Stops the server, then every agent it started, then the store. */

@@ -35,6 +35,8 @@ public final class ConfigLoader {
   /** A config file is a few KiB; anything near this is not one. */
   private static final int MAX_CHARS = 1 << 20;
 
+  private static final Pattern SIZE = Pattern.compile("([0-9]{1,12})([kmg])?");
+
   private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h|d)?");
 
   private ConfigLoader() {}
@@ -97,11 +99,21 @@ public final class ConfigLoader {
     ag.finish();
 
     Section lo = s.section("local");
+    GatewayConfig.Local dlo = d.local();
+    GatewayConfig.Resources dr = dlo.resources();
     var local =
         new GatewayConfig.Local(
-            lo.duration("idle-timeout", d.local().idleTimeout()),
-            lo.bwrap("bwrap", d.local().bwrap()),
-            lo.string("java-command", d.local().javaCommand(), true));
+            lo.duration("idle-timeout", dlo.idleTimeout()),
+            lo.choice("isolation", GatewayConfig.Isolation.values(), dlo.isolation()),
+            lo.choice("network", GatewayConfig.Network.values(), dlo.network()),
+            lo.choice("user", GatewayConfig.InnerUser.values(), dlo.user()),
+            lo.uidRange("uid-range", dlo.uidRange()),
+            new GatewayConfig.Resources(
+                lo.integer("max-processes", dr.maxProcesses()),
+                lo.size("memory", dr.memoryBytes()),
+                lo.decimal("cpus", dr.cpus()),
+                lo.integer("max-open-files", dr.maxOpenFiles())),
+            lo.string("java-command", dlo.javaCommand(), true));
     lo.finish();
 
     Section en = s.section("env");
@@ -222,8 +234,8 @@ public final class ConfigLoader {
 
   /**
    * Resolves untagged scalars as YAML 1.2's core schema does: only true/false are booleans and only
-   * decimal digits are integers. YAML 1.1 would read {@code bwrap: off} as false and {@code 22:22}
-   * as the sexagesimal number 1342; here both stay strings.
+   * decimal digits are integers. YAML 1.1 would read {@code isolation: off} as false and {@code
+   * 22:22} as the sexagesimal number 1342; here both stay strings.
    */
   private static final class PlainResolver extends Resolver {
     @Override
@@ -362,19 +374,78 @@ public final class ConfigLoader {
       return dflt;
     }
 
-    GatewayConfig.Bwrap bwrap(String key, GatewayConfig.Bwrap dflt) {
+    /** One of an enum's constants, written in lower case with '-' for '_' ({@code best-effort}). */
+    <E extends Enum<E>> E choice(String key, E[] options, E dflt) {
       if (!present(key)) {
         return dflt;
       }
       Object v = values.get(key);
+      List<String> names = new ArrayList<>();
+      for (E option : options) {
+        String name = option.name().toLowerCase(Locale.ROOT).replace('_', '-');
+        if (name.equals(v)) {
+          return option;
+        }
+        names.add(name);
+      }
+      wrongType(key, "one of " + String.join(", ", names), v);
+      return dflt;
+    }
+
+    GatewayConfig.UidRange uidRange(String key, GatewayConfig.UidRange dflt) {
+      if (!present(key)) {
+        return dflt;
+      }
+      Object v = values.get(key);
+      GatewayConfig.UidRange range =
+          v instanceof String str ? GatewayConfig.UidRange.parse(str) : null;
+      if (range == null) {
+        wrongType(key, "a range of uids such as 300000-399999", v);
+        return dflt;
+      }
+      return range;
+    }
+
+    /** A size in bytes: a plain number, or a number with k, m or g (powers of 1024). */
+    long size(String key, long dflt) {
+      if (!present(key)) {
+        return dflt;
+      }
+      Object v = values.get(key);
+      if (v instanceof Integer i && i >= 0) {
+        return i;
+      }
       if (v instanceof String str) {
-        for (GatewayConfig.Bwrap b : GatewayConfig.Bwrap.values()) {
-          if (b.name().toLowerCase(Locale.ROOT).equals(str)) {
-            return b;
-          }
+        Matcher m = SIZE.matcher(str.trim().toLowerCase(Locale.ROOT));
+        if (m.matches()) {
+          int shift =
+              m.group(2) == null
+                  ? 0
+                  : switch (m.group(2)) {
+                    case "k" -> 10;
+                    case "m" -> 20;
+                    default -> 30;
+                  };
+          return Long.parseLong(m.group(1)) << shift;
         }
       }
-      wrongType(key, "auto, required or off", v);
+      wrongType(key, "a size such as 512m, 2g or a number of bytes", v);
+      return dflt;
+    }
+
+    /** A non-negative decimal number such as 1, 0.5 or 2.25. */
+    double decimal(String key, double dflt) {
+      if (!present(key)) {
+        return dflt;
+      }
+      Object v = values.get(key);
+      if (v instanceof Integer i && i >= 0) {
+        return i;
+      }
+      if (v instanceof String str && str.trim().matches("[0-9]{1,6}(\\.[0-9]{1,6})?")) {
+        return Double.parseDouble(str.trim());
+      }
+      wrongType(key, "a number such as 1 or 0.5", v);
       return dflt;
     }
 

@@ -41,21 +41,100 @@ public record GatewayConfig(
    */
   public record Agent(Duration connectTimeout) {}
 
-  /** Which local sandboxes run confined: AUTO uses bubblewrap when installed. */
-  public enum Bwrap {
-    AUTO,
+  /**
+   * How local sandboxes are isolated: BEST_EFFORT uses what the machine allows and logs a line for
+   * each missing part, REQUIRED refuses to start a sandbox with less than the configured isolation,
+   * OFF runs agents unconfined (their filesystem API still path-checked).
+   */
+  public enum Isolation {
+    BEST_EFFORT,
     REQUIRED,
     OFF
   }
 
   /**
+   * A local sandbox's network: PRIVATE has outbound through a user-mode stack, NONE loopback only.
+   */
+  public enum Network {
+    PRIVATE,
+    NONE
+  }
+
+  /**
+   * Who a local sandbox's processes are inside: {@code user} (uid 1000) or {@code root} (uid 0).
+   */
+  public enum InnerUser {
+    USER,
+    ROOT
+  }
+
+  /**
+   * Host uids given to local sandboxes when the gateway runs as root, one per sandbox.
+   *
+   * @param first the lowest uid of the range
+   * @param last the highest uid of the range
+   */
+  public record UidRange(long first, long last) {
+    /** Parses {@code FIRST-LAST}; null when the text is not of that form. */
+    public static UidRange parse(String text) {
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("([0-9]{1,10})-([0-9]{1,10})").matcher(text.trim());
+      return m.matches()
+          ? new UidRange(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)))
+          : null;
+    }
+
+    @Override
+    public String toString() {
+      return first + "-" + last;
+    }
+  }
+
+  /**
+   * Limits of one local sandbox, its agent included; 0 means unlimited.
+   *
+   * @param maxProcesses tasks (processes and threads) at once
+   * @param memoryBytes memory, page cache included; the biggest process is killed beyond it
+   * @param cpus CPU time as a number of cores (1.5 = one and a half)
+   * @param maxOpenFiles open files per process (RLIMIT_NOFILE)
+   */
+  public record Resources(int maxProcesses, long memoryBytes, double cpus, int maxOpenFiles) {}
+
+  /**
    * The {@code local} provider.
    *
    * @param idleTimeout an agent with no session for this long is stopped
-   * @param bwrap whether agents run under bubblewrap
+   * @param isolation how strictly sandboxes are isolated
+   * @param network the sandbox's network
+   * @param user who the sandbox's processes are inside
+   * @param uidRange host uids for sandboxes when the gateway runs as root
+   * @param resources per-sandbox limits
    * @param javaCommand the java binary that runs agents; null means this JVM's
    */
-  public record Local(Duration idleTimeout, Bwrap bwrap, String javaCommand) {}
+  public record Local(
+      Duration idleTimeout,
+      Isolation isolation,
+      Network network,
+      InnerUser user,
+      UidRange uidRange,
+      Resources resources,
+      String javaCommand) {
+
+    /** This config with another isolation mode. */
+    public Local withIsolation(Isolation isolation) {
+      return new Local(idleTimeout, isolation, network, user, uidRange, resources, javaCommand);
+    }
+
+    /** This config with other limits. */
+    public Local withResources(Resources resources) {
+      return new Local(idleTimeout, isolation, network, user, uidRange, resources, javaCommand);
+    }
+
+    /** This config with another idle timeout. */
+    public Local withIdleTimeout(Duration idleTimeout) {
+      return new Local(idleTimeout, isolation, network, user, uidRange, resources, javaCommand);
+    }
+  }
 
   /**
    * Which {@code env} / {@code SetEnv} names reach the started process (others are ignored, as
@@ -141,7 +220,14 @@ public record GatewayConfig(
         null,
         new HostKeys(false),
         new Agent(Duration.ofSeconds(10)),
-        new Local(Duration.ofMinutes(10), Bwrap.AUTO, null),
+        new Local(
+            Duration.ofMinutes(10),
+            Isolation.BEST_EFFORT,
+            Network.PRIVATE,
+            InnerUser.USER,
+            new UidRange(300_000, 399_999),
+            new Resources(1024, 2L << 30, 1.0, 8192),
+            null),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         new Limits(1000, 1000, 64 * 1024, 64, 64),
         new Forwarding(true, true, true, true, List.of("*:*")),
@@ -167,7 +253,41 @@ public record GatewayConfig(
     }
     if (check(problems, local != null, "local: must be set")) {
       check(problems, positive(local.idleTimeout()), "local.idle-timeout: must be > 0");
-      check(problems, local.bwrap() != null, "local.bwrap: must be auto, required or off");
+      check(
+          problems,
+          local.isolation() != null,
+          "local.isolation: must be best-effort, required or off");
+      check(problems, local.network() != null, "local.network: must be private or none");
+      check(problems, local.user() != null, "local.user: must be user or root");
+      UidRange uids = local.uidRange();
+      // Threat: a range reaching down into system uids would hand a sandbox the files of a
+      // daemon's account (or root's); above 2^32-2 the kernel's special (uid_t)-1 begins.
+      check(
+          problems,
+          uids != null
+              && uids.first() >= 1000
+              && uids.last() >= uids.first()
+              && uids.last() <= 4_294_967_294L,
+          "local.uid-range: must be FIRST-LAST with 1000 <= FIRST <= LAST <= 4294967294");
+      Resources r = local.resources();
+      if (check(problems, r != null, "local: limits must be set")) {
+        check(
+            problems,
+            r.maxProcesses() == 0 || r.maxProcesses() >= 32,
+            "local.max-processes: must be 0 (unlimited) or >= 32 (the agent's threads count)");
+        check(
+            problems,
+            r.memoryBytes() == 0 || r.memoryBytes() >= 64L << 20,
+            "local.memory: must be 0 (unlimited) or at least 64m (the agent runs in it)");
+        check(
+            problems,
+            r.cpus() == 0 || (r.cpus() >= 0.01 && r.cpus() <= 4096),
+            "local.cpus: must be 0 (unlimited) or between 0.01 and 4096");
+        check(
+            problems,
+            r.maxOpenFiles() == 0 || r.maxOpenFiles() >= 64,
+            "local.max-open-files: must be 0 (unlimited) or >= 64");
+      }
     }
     if (check(problems, env != null, "env: must be set")) {
       for (String p : env.patterns()) {

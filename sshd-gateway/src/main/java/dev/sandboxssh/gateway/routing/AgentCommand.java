@@ -40,6 +40,21 @@ final class AgentCommand {
 
   /** {@code java <opts> -cp CP AgentMain --listen unix:SOCKET --token-file TOKEN ...}. */
   List<String> build(Path tmpDir, Path socket, Path tokenFile, Path home, Path root) {
+    return build(java, classpath, tmpDir, socket, tokenFile, home, root);
+  }
+
+  /**
+   * The same command with the java binary and classpath entries at other paths: where a confined
+   * agent sees them.
+   */
+  static List<String> build(
+      String java,
+      List<String> classpath,
+      Path tmpDir,
+      Path socket,
+      Path tokenFile,
+      Path home,
+      Path root) {
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
     // A small, quick-starting JVM: an agent serves one sandbox.

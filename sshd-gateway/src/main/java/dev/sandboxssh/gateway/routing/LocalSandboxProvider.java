@@ -9,7 +9,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -18,6 +20,7 @@ import java.util.Base64;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -103,6 +106,17 @@ public final class LocalSandboxProvider implements SandboxProvider {
     for (LocalAgent agent : snapshot()) {
       agent.stop("gateway stopping");
     }
+    launcher.close();
+  }
+
+  /**
+   * The host pid of the process the launcher started for sandbox {@code id} (bwrap, or the agent
+   * itself when unconfined), while it runs.
+   */
+  public synchronized OptionalLong launchedPid(String id) {
+    LocalAgent agent = agents.get(id);
+    Process p = agent == null ? null : agent.process;
+    return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
   }
 
   private synchronized Iterable<LocalAgent> snapshot() {
@@ -144,6 +158,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     int leases; // guarded by the provider
     private ScheduledFuture<?> idleStop; // guarded by the provider
     private Process process;
+    private LocalAgentSpec spec;
     private volatile Sandbox client;
     private final Deque<String> stderrTail = new ArrayDeque<>();
 
@@ -186,7 +201,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       stopQuietly();
       Path home = dataDir.sandboxDir(id);
       Path run = dataDir.run().resolve(id);
-      Path socket = run.resolve("agent.sock");
+      Path socket = run.resolve("agent").resolve("agent.sock");
       Path token = run.resolve("token");
       if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
         throw new SandboxUnreachableException(
@@ -206,9 +221,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
         Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
         Files.deleteIfExists(socket);
         long started = System.nanoTime();
-        process = launcher.launch(new LocalAgentSpec(id, home, run, socket, token));
+        spec = new LocalAgentSpec(id, home, run, socket, token);
+        process = launcher.launch(spec);
         drainStderr(process.getErrorStream());
         awaitListening(process);
+        // Threat: the socket's directory belongs to the sandbox, which could swap the socket for
+        // a link to some other socket on the host (the gateway would follow it as root).
+        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+            .isOther()) {
+          throw new SandboxUnreachableException(
+              "sandbox " + id + " is not running: its agent socket is not a socket", null);
+        }
+        launcher.listening(spec, process);
         client = Sandbox.connect("unix:" + socket, secret);
         AgentProbe.check(id, client, connectTimeout);
         log.info(
@@ -329,6 +353,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
           p.destroyForcibly();
           Thread.currentThread().interrupt();
         }
+      }
+      if (spec != null) {
+        launcher.stopped(spec);
+        spec = null;
       }
     }
   }

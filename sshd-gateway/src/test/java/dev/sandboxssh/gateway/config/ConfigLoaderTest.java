@@ -34,7 +34,14 @@ class ConfigLoaderTest {
             "rsa:",
             "connect-timeout:",
             "idle-timeout:",
-            "bwrap:",
+            "isolation:",
+            "network:",
+            "user:",
+            "uid-range:",
+            "max-processes:",
+            "memory:",
+            "cpus:",
+            "max-open-files:",
             "java-command:",
             "allow:",
             "extra:",
@@ -76,7 +83,14 @@ class ConfigLoaderTest {
             agent: {connect-timeout: 500ms}
             local:
               idle-timeout: 1h
-              bwrap: off
+              isolation: off
+              network: none
+              user: root
+              uid-range: 500000-500999
+              max-processes: 64
+              memory: 512m
+              cpus: "0.5"
+              max-open-files: 1024
               java-command: /usr/bin/java
             env:
               extra: [MY_*, CI]
@@ -96,7 +110,14 @@ class ConfigLoaderTest {
     assertThat(c.agent().connectTimeout()).isEqualTo(Duration.ofMillis(500));
     assertThat(c.local())
         .isEqualTo(
-            new GatewayConfig.Local(Duration.ofHours(1), GatewayConfig.Bwrap.OFF, "/usr/bin/java"));
+            new GatewayConfig.Local(
+                Duration.ofHours(1),
+                GatewayConfig.Isolation.OFF,
+                GatewayConfig.Network.NONE,
+                GatewayConfig.InnerUser.ROOT,
+                new GatewayConfig.UidRange(500_000, 500_999),
+                new GatewayConfig.Resources(64, 512L << 20, 0.5, 1024),
+                "/usr/bin/java"));
     assertThat(c.env().patterns())
         .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
     assertThat(c.forwarding().remote()).isFalse();
@@ -131,7 +152,7 @@ class ConfigLoaderTest {
                     data-dir: 12
                     prot: 22
                     agent: {connect-timeout: soon}
-                    local: {bwrap: maybe, idle-timeout: 0}
+                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, memory: 1t, cpus: lots}
                     env: {allow: [LANG, 3], extra: [bad-name]}
                     limits: {max-pty-cols: "80", max-pty-rows: 99999999999}
                     forwarding: {local: yes, permit-open: [nowhere]}
@@ -149,7 +170,11 @@ class ConfigLoaderTest {
                   .contains("data-dir: must be a path, got 12")
                   .contains("prot: unknown setting")
                   .contains("agent.connect-timeout: must be a duration")
-                  .contains("local.bwrap: must be auto, required or off, got 'maybe'")
+                  .contains(
+                      "local.isolation: must be one of best-effort, required, off, got 'maybe'")
+                  .contains("local.uid-range: must be FIRST-LAST with 1000 <= FIRST")
+                  .contains("local.memory: must be a size such as 512m, 2g")
+                  .contains("local.cpus: must be a number such as 1 or 0.5, got 'lots'")
                   .contains("local.idle-timeout: must be > 0")
                   .contains("env.allow[1]: must be a non-empty string, got 3")
                   .contains("env: bad name pattern 'bad-name'")
@@ -161,7 +186,7 @@ class ConfigLoaderTest {
                   .contains("keepalive.typo: unknown setting")
                   .contains("sftp: must be a mapping, got 5")
                   .contains("database-url: must be a jdbc:sqlite: URL");
-              assertThat(e.problems()).hasSize(16);
+              assertThat(e.problems()).hasSize(19);
               assertThat(e.getMessage()).doesNotContain("\n");
             });
   }

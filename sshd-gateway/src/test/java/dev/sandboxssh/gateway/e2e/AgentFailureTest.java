@@ -43,7 +43,7 @@ class AgentFailureTest {
         GatewayFixture.start(
             Files.createDirectories(dir.resolve("r")),
             Timeouts.AGENT_CONNECT,
-            GatewayConfig.Bwrap.REQUIRED);
+            GatewayConfig.Isolation.REQUIRED);
     ssh = gateway.ssh();
     local = GatewayFixture.start(Files.createDirectories(dir.resolve("l")));
     localSsh = local.ssh();

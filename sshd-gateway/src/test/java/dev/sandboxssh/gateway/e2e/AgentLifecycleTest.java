@@ -75,15 +75,25 @@ class AgentLifecycleTest {
 
     OpenSsh.Result first = ssh.ssh("one", "echo up");
     assertThat(first.stdout()).as(first.stderr()).isEqualTo("up\n");
-    assertThat(agentsOf(data)).as("processes of the agent of sandbox one").isNotEmpty();
-    waitUntil(() -> agentsOf(data).isEmpty(), "the idle agent to stop");
+    assertThat(agentsOf(gateway)).as("processes of the agent of sandbox one").isNotEmpty();
+    waitUntil(() -> agentsOf(gateway).isEmpty(), "the idle agent to stop");
 
     // A long session keeps an agent busy; then the gateway dies without a chance to clean up.
     Process longSession = OpenSsh.start(ssh.sshCommand("two", "sleep 300"));
     try {
-      waitUntil(() -> !agentsOf(data).isEmpty(), "the agent of sandbox two to start");
+      waitUntil(
+          () -> {
+            List<String> lines = agentsOf(gateway).stream().map(p -> commandLine(p.pid())).toList();
+            return lines.stream().anyMatch(c -> c.contains("AgentMain"))
+                && lines.stream().anyMatch(c -> c.contains("slirp4netns"));
+          },
+          "the agent of sandbox two and its network helper to start");
+      List<ProcessHandle> started = agentsOf(gateway);
       gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      waitUntil(() -> agentsOf(data).isEmpty(), "agents to exit with their gateway");
+      // Orphans are reparented, so the pids seen while the gateway lived are what to watch.
+      waitUntil(
+          () -> started.stream().noneMatch(ProcessHandle::isAlive),
+          "agents and their network helpers to exit with their gateway");
       waitUntil(() -> processesMatching("sleep 300").isEmpty(), "the sandbox's processes to die");
     } finally {
       longSession.destroyForcibly();
@@ -154,10 +164,15 @@ class AgentLifecycleTest {
     return r.exitCode();
   }
 
-  /** Agent processes serving sandboxes of this data dir (their socket lies under it). */
-  private static List<Long> agentsOf(Path data) {
-    return processesMatching(data.toAbsolutePath().resolve("run").toString()).stream()
-        .filter(pid -> commandLine(pid).contains("AgentMain") || commandLine(pid).contains("bwrap"))
+  /** The agents a gateway process started: bwrap, the agent JVMs inside, slirp4netns. */
+  private static List<ProcessHandle> agentsOf(Process gateway) {
+    return gateway
+        .descendants()
+        .filter(
+            p ->
+                commandLine(p.pid()).contains("AgentMain")
+                    || commandLine(p.pid()).contains("bwrap")
+                    || commandLine(p.pid()).contains("slirp4netns"))
         .toList();
   }
 

@@ -16,10 +16,20 @@ public final class EchoServerOnHost implements AutoCloseable {
 
   /** Starts one on a free loopback port. */
   public EchoServerOnHost() throws IOException {
-    server = new ServerSocket(0, 64, InetAddress.getLoopbackAddress());
+    this(InetAddress.getLoopbackAddress());
+  }
+
+  /** Starts one on a free port of {@code address}. */
+  public EchoServerOnHost(InetAddress address) throws IOException {
+    server = new ServerSocket(0, 64, address);
     Thread acceptor = new Thread(this::acceptLoop, "echo-on-host");
     acceptor.setDaemon(true);
     acceptor.start();
+  }
+
+  /** The address it listens on. */
+  public InetAddress address() {
+    return server.getInetAddress();
   }
 
   /** The port it listens on. */

@@ -33,7 +33,7 @@ class FileEscapeTest {
     bwrap = GatewayFixture.start(bwrapDir);
     rooted =
         GatewayFixture.start(
-            rootedDir, Timeouts.AGENT_CONNECT.multipliedBy(4), GatewayConfig.Bwrap.OFF);
+            rootedDir, Timeouts.AGENT_CONNECT.multipliedBy(4), GatewayConfig.Isolation.OFF);
     for (GatewayFixture g : List.of(bwrap, rooted)) {
       Path db = gatewayDb(g);
       Path key = hostKey(g);

@@ -43,16 +43,16 @@ public final class GatewayFixture implements AutoCloseable {
 
   /** Starts a gateway with test defaults under {@code dir}. */
   public static GatewayFixture start(Path dir) throws IOException {
-    return start(dir, Timeouts.AGENT_CONNECT.multipliedBy(4), GatewayConfig.Bwrap.REQUIRED);
+    return start(dir, Timeouts.AGENT_CONNECT.multipliedBy(4), GatewayConfig.Isolation.REQUIRED);
   }
 
-  /** Starts a gateway under {@code dir} with this agent connect timeout and bwrap mode. */
-  public static GatewayFixture start(Path dir, Duration connectTimeout, GatewayConfig.Bwrap bwrap)
-      throws IOException {
+  /** Starts a gateway under {@code dir} with this agent connect timeout and isolation mode. */
+  public static GatewayFixture start(
+      Path dir, Duration connectTimeout, GatewayConfig.Isolation isolation) throws IOException {
     return start(
         dir,
         connectTimeout,
-        bwrap,
+        isolation,
         GatewayConfig.defaults().forwarding(),
         GatewayConfig.defaults().keepalive());
   }
@@ -64,17 +64,45 @@ public final class GatewayFixture implements AutoCloseable {
     return start(
         dir,
         Timeouts.AGENT_CONNECT.multipliedBy(4),
-        GatewayConfig.Bwrap.REQUIRED,
+        GatewayConfig.Isolation.REQUIRED,
         forwarding,
         keepalive);
+  }
+
+  /** Starts a gateway with test defaults but these limits for every local sandbox. */
+  public static GatewayFixture start(Path dir, GatewayConfig.Resources limits) throws IOException {
+    return start(
+        dir,
+        Timeouts.AGENT_CONNECT.multipliedBy(4),
+        GatewayConfig.Isolation.REQUIRED,
+        GatewayConfig.defaults().forwarding(),
+        GatewayConfig.defaults().keepalive(),
+        limits);
   }
 
   private static GatewayFixture start(
       Path dir,
       Duration connectTimeout,
-      GatewayConfig.Bwrap bwrap,
+      GatewayConfig.Isolation isolation,
       GatewayConfig.Forwarding forwarding,
       GatewayConfig.Keepalive keepalive)
+      throws IOException {
+    return start(
+        dir,
+        connectTimeout,
+        isolation,
+        forwarding,
+        keepalive,
+        GatewayConfig.defaults().local().resources());
+  }
+
+  private static GatewayFixture start(
+      Path dir,
+      Duration connectTimeout,
+      GatewayConfig.Isolation isolation,
+      GatewayConfig.Forwarding forwarding,
+      GatewayConfig.Keepalive keepalive,
+      GatewayConfig.Resources limits)
       throws IOException {
     GatewayConfig d = GatewayConfig.defaults();
     GatewayConfig config =
@@ -86,7 +114,10 @@ public final class GatewayFixture implements AutoCloseable {
             null,
             d.hostKeys(),
             new GatewayConfig.Agent(connectTimeout),
-            new GatewayConfig.Local(Duration.ofMinutes(5), bwrap, null),
+            d.local()
+                .withIdleTimeout(Duration.ofMinutes(5))
+                .withIsolation(isolation)
+                .withResources(limits),
             d.env(),
             d.limits(),
             forwarding,
@@ -123,6 +154,20 @@ public final class GatewayFixture implements AutoCloseable {
   /** The host directory of a local sandbox (its home inside). */
   public Path sandboxDir(String id) {
     return config.dataDir().resolve("sandboxes").resolve(id);
+  }
+
+  /**
+   * Writes {@code bytes} to {@code relative} in local sandbox {@code id}'s directory from the host,
+   * owned by the sandbox's uid, as if the sandbox had written it: a file the test writes as root
+   * would be someone else's inside.
+   */
+  public Path writeInSandbox(String id, String relative, byte[] bytes) throws IOException {
+    Path file = sandboxDir(id).resolve(relative);
+    Files.write(file, bytes);
+    Object uid = Files.getAttribute(sandboxDir(id), "unix:uid");
+    Files.setAttribute(file, "unix:uid", uid);
+    Files.setAttribute(file, "unix:gid", Files.getAttribute(sandboxDir(id), "unix:gid"));
+    return file;
   }
 
   /** Creates an owner with a fresh ed25519 key and returns the private key's path. */

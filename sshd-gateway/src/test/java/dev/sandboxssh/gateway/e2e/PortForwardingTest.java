@@ -3,7 +3,6 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.InputStream;
-import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Path;
@@ -66,7 +65,8 @@ class PortForwardingTest {
                 ssh, "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:" + echo.port())) {
       int allocated = Integer.parseInt(fwd.awaitStderr("Allocated port (\\d+) for remote forward"));
       assertThat(allocated).isPositive().isNotEqualTo(echo.port());
-      EchoCheck.overTcp(allocated, BIG);
+      // The listener is on the sandbox's own loopback: the client runs there.
+      InSandbox.echo(ssh, GatewayFixture.SANDBOX, allocated, BIG);
     }
   }
 
@@ -139,18 +139,15 @@ class PortForwardingTest {
     try (EchoServerOnHost echo = new EchoServerOnHost();
         SshForward fwd = SshForward.start(ssh, "-R", "0:127.0.0.1:" + echo.port())) {
       allocated = Integer.parseInt(fwd.awaitStderr("Allocated port (\\d+) for remote forward"));
-      EchoCheck.overTcp(allocated, 1024);
+      InSandbox.echo(ssh, GatewayFixture.SANDBOX, allocated, 1024);
     }
-    Instant deadline = Instant.now().plus(Timeouts.EVENTUALLY);
-    boolean refused = false;
-    while (!refused && Instant.now().isBefore(deadline)) {
-      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), allocated)) {
-        Thread.sleep(100);
-      } catch (ConnectException e) {
-        refused = true;
-      }
-    }
-    assertThat(refused).as("port %d inside the sandbox still accepts", allocated).isTrue();
+    int port = allocated;
+    Eventually.until(
+        "port " + port + " inside the sandbox to refuse connections",
+        Timeouts.EVENTUALLY,
+        () ->
+            InSandbox.connect(ssh, GatewayFixture.SANDBOX, "127.0.0.1", port)
+                .equals("failed ConnectionRefusedError"));
   }
 
   private static void awaitExists(Path path, SshForward fwd) throws InterruptedException {

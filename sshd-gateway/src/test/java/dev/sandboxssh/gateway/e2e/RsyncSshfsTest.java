@@ -108,7 +108,10 @@ class RsyncSshfsTest {
   @Test
   void sshfsMountReadsWritesRenamesLinksAndTruncates() throws Exception {
     Path mount = Files.createDirectories(dir.resolve("mnt"));
-    Files.writeString(home.resolve("from-sandbox.txt"), "inside\n");
+    gateway.writeInSandbox(
+        GatewayFixture.SANDBOX,
+        "from-sandbox.txt",
+        "inside\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     OpenSsh.Result mounted =
         OpenSsh.run(
             List.of(

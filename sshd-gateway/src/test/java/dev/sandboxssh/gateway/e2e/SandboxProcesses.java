@@ -27,15 +27,18 @@ public final class SandboxProcesses {
   }
 
   /**
-   * The agent JVM of local sandbox {@code id}: the java process under the bubblewrap that binds
-   * that sandbox's run dir.
+   * The agent JVM of local sandbox {@code id}: the java process under the bubblewrap the gateway
+   * started for that sandbox.
    */
   public static Optional<ProcessHandle> agentOf(GatewayFixture gateway, String id) {
-    String runDir = gateway.config().dataDir().resolve("run").resolve(id).toAbsolutePath() + " ";
-    return ProcessHandle.allProcesses()
-        .filter(p -> commandLine(p).contains("bwrap") && commandLine(p).contains(runDir))
-        .flatMap(ProcessHandle::descendants)
-        .filter(p -> commandLine(p).contains("AgentMain"))
+    var launched = gateway.app().localProvider().launchedPid(id);
+    if (launched.isEmpty()) {
+      return Optional.empty();
+    }
+    return ProcessHandle.of(launched.getAsLong()).stream()
+        .flatMap(
+            p -> java.util.stream.Stream.concat(java.util.stream.Stream.of(p), p.descendants()))
+        .filter(p -> commandLine(p).contains("AgentMain") && !commandLine(p).contains("bwrap"))
         .findFirst();
   }
 

@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxssh.gateway.bridge.files.SandboxFileSystemProvider;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -57,8 +58,9 @@ class SftpTest {
     Path local = FileClients.randomFile(dir.resolve("resume.bin"), 3 << 20, 2);
     byte[] all = Files.readAllBytes(local);
     // Half of each file is already there: reget and reput must only add the rest.
-    Files.write(home.resolve("resume-up.bin"), java.util.Arrays.copyOf(all, 1 << 20));
-    Files.write(home.resolve("resume-down.bin"), all);
+    gateway.writeInSandbox(
+        GatewayFixture.SANDBOX, "resume-up.bin", java.util.Arrays.copyOf(all, 1 << 20));
+    gateway.writeInSandbox(GatewayFixture.SANDBOX, "resume-down.bin", all);
     Path partial = dir.resolve("resume-down.local");
     Files.write(partial, java.util.Arrays.copyOf(all, 1 << 20));
     OpenSsh.Result r =
@@ -74,7 +76,8 @@ class SftpTest {
 
   @Test
   void managesFilesLikeSftpServer() throws Exception {
-    Files.writeString(home.resolve("notes.txt"), "hello\n");
+    gateway.writeInSandbox(
+        GatewayFixture.SANDBOX, "notes.txt", "hello\n".getBytes(StandardCharsets.UTF_8));
     OpenSsh.Result r =
         clients.sftpBatch(
             GatewayFixture.SANDBOX,
@@ -134,16 +137,23 @@ class SftpTest {
   }
 
   @Test
-  void changesOwnerToItsOwnNumericIds() throws Exception {
-    Files.writeString(home.resolve("owned.txt"), "x");
-    OpenSsh.Result id = gateway.ssh().ssh(GatewayFixture.SANDBOX, "id -u; id -g");
-    String[] ids = id.stdout().trim().split("\n");
-    OpenSsh.Result r =
-        clients.sftpBatch(
-            GatewayFixture.SANDBOX,
-            "chown " + ids[0] + " owned.txt",
-            "chgrp " + ids[1] + " owned.txt");
-    assertThat(r.exitCode()).as(FileClients.describe(r)).isZero();
+  void changesOwnerToItsOwnIdsAndRefusesAnyOther() throws Exception {
+    Path owned =
+        gateway.writeInSandbox(
+            GatewayFixture.SANDBOX, "owned.txt", "x".getBytes(StandardCharsets.UTF_8));
+    Object hostUid = Files.getAttribute(owned, "unix:uid");
+    OpenSsh.Result mine =
+        clients.sftpBatch(GatewayFixture.SANDBOX, "chown 1000 owned.txt", "chgrp 1000 owned.txt");
+    assertThat(mine.exitCode()).as(FileClients.describe(mine)).isZero();
+
+    // The sandbox's user namespace maps one uid: any other owner is refused, as chown(2) by an
+    // ordinary user is, and the file keeps its owner.
+    OpenSsh.Result other = clients.sftpBatch(GatewayFixture.SANDBOX, "chown 4242 owned.txt");
+    assertThat(other.exitCode()).as(FileClients.describe(other)).isEqualTo(1);
+    assertThat(other.stderr().strip())
+        .isEqualTo("remote setstat \"/home/user/owned.txt\": Failure");
+    assertThat(Files.getAttribute(owned, "unix:uid")).isEqualTo(hostUid);
+    assertThat(Files.getAttribute(owned, "unix:gid")).isEqualTo(hostUid);
   }
 
   @Test

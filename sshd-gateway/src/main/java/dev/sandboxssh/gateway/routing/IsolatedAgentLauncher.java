@@ -1,0 +1,744 @@
+package dev.sandboxssh.gateway.routing;
+
+import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.config.GatewayConfig.Isolation;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts each local sandbox's agent as isolated as the machine allows and the config asks: inside
+ * bubblewrap's user, PID, IPC, UTS, cgroup, mount and network namespaces, as an unprivileged host
+ * uid (its own when the gateway is root), with a passwd view where it is {@code user} (uid 1000) in
+ * {@code /home/user}, /etc from an allowlist, outbound network through slirp4netns, and limits from
+ * cgroups and rlimits. {@link #probe} finds out once, at start, which parts are available; each
+ * missing part is one line of {@link #missing()}.
+ *
+ * <p>What a sandbox sees: the host's /usr (and the /bin, /lib links) read-only, an allowlist of
+ * /etc, its own directory as {@code /home/user} (its only writable host path), a private /tmp, its
+ * own /proc, and nothing else of the host: not the gateway's data or keys, not other sandboxes, not
+ * /root. The agent runs inside, so SFTP, scp and forwards see exactly what the sandbox's processes
+ * see.
+ */
+public final class IsolatedAgentLauncher implements AgentLauncher {
+  private static final Logger log = LoggerFactory.getLogger(IsolatedAgentLauncher.class);
+
+  /** Where the sandbox directory appears inside: HOME of the sandbox user. */
+  static final Path INNER_HOME = Path.of("/home/user");
+
+  /** The agent's socket directory inside. */
+  private static final Path INNER_RUN = Path.of("/run/sandbox-agent");
+
+  private static final Path INNER_TOKEN = Path.of("/run/sandbox-agent.token");
+  private static final String INNER_OPT = "/opt/sandbox-agent";
+
+  /** The uid and gid of {@code user} inside, as in E2B's sandboxes. */
+  private static final int INNER_UID = 1000;
+
+  /** Where root stages what it binds (agent-launch.sh). */
+  private static final String STAGE = "/tmp/.sandbox-ssh/";
+
+  private static final List<String> SYSTEM_DIRS =
+      List.of("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32");
+
+  /**
+   * What of the host's /etc a sandbox sees. An allowlist: a file the host adds to /etc later (a
+   * credential, a key) stays out until someone adds it here. passwd, group, hosts, hostname,
+   * resolv.conf and nsswitch.conf are the sandbox's own, written by the gateway.
+   */
+  private static final List<String> ETC_ALLOWLIST =
+      List.of(
+          "alternatives",
+          "bash.bashrc",
+          "bash_completion",
+          "bash_completion.d",
+          "bindresvport.blacklist",
+          "ca-certificates",
+          "ca-certificates.conf",
+          "debian_version",
+          "environment",
+          "ethertypes",
+          "fonts",
+          "gai.conf",
+          "gitconfig",
+          "host.conf",
+          "inputrc",
+          "issue",
+          "ld.so.cache",
+          "ld.so.conf",
+          "ld.so.conf.d",
+          "locale.alias",
+          "locale.gen",
+          "localtime",
+          "magic",
+          "magic.mime",
+          "manpath.config",
+          "mime.types",
+          "networks",
+          "os-release",
+          "perl",
+          "profile",
+          "profile.d",
+          "protocols",
+          "rpc",
+          "services",
+          "shells",
+          "skel",
+          "ssh/ssh_config",
+          "ssh/ssh_config.d",
+          "ssl/certs",
+          "ssl/openssl.cnf",
+          "terminfo",
+          "timezone",
+          "vim",
+          "wgetrc",
+          "xdg");
+
+  /** Whole /etc entries by prefix: the JDKs' configuration and Python's site files. */
+  private static final Pattern ETC_ALLOWED_PREFIX = Pattern.compile("(java-|python3).*");
+
+  private static final Pattern CHILD_PID = Pattern.compile("\"child-pid\"\\s*:\\s*([0-9]+)");
+
+  private final GatewayConfig.Local config;
+  private final AgentCommand command;
+  private final boolean root;
+  private final String bwrap;
+  private final String slirp4netns;
+  private final SandboxCgroups cgroups;
+  private final SandboxUids uids;
+  private final List<String> missing;
+  private final String script;
+  private final Map<String, Running> running = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService limitWatch;
+
+  private IsolatedAgentLauncher(
+      GatewayConfig.Local config,
+      boolean root,
+      String bwrap,
+      String slirp4netns,
+      SandboxCgroups cgroups,
+      List<String> missing) {
+    this.config = config;
+    this.command = new AgentCommand(config.javaCommand());
+    this.root = root;
+    this.bwrap = bwrap;
+    this.slirp4netns = slirp4netns;
+    this.cgroups = cgroups;
+    this.uids = root ? new SandboxUids(config.uidRange()) : null;
+    this.missing = List.copyOf(missing);
+    this.script = loadScript();
+    this.limitWatch =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "sandbox-limit-watch");
+              t.setDaemon(true);
+              return t;
+            });
+    if (cgroups != null) {
+      limitWatch.scheduleWithFixedDelay(this::reportLimits, 1, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Finds out which parts of the configured isolation this machine and this gateway's privileges
+   * allow, and makes a launcher that uses them.
+   */
+  public static IsolatedAgentLauncher probe(GatewayConfig.Local config) {
+    return probe(config, System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+  }
+
+  /** As {@link #probe(GatewayConfig.Local)}, looking for bwrap and slirp4netns on {@code path}. */
+  static IsolatedAgentLauncher probe(GatewayConfig.Local config, String path) {
+    boolean root = uid() == 0;
+    List<String> missing = new ArrayList<>();
+    if (config.isolation() == Isolation.OFF) {
+      missing.add("local.isolation is off: sandbox processes can read what the sandbox uid can");
+      return new IsolatedAgentLauncher(config, root, null, null, null, missing);
+    }
+    String bwrap = null;
+    String bwrapPath = which("bwrap", path);
+    if (bwrapPath == null) {
+      missing.add(
+          "no namespaces: bubblewrap (bwrap) is not installed; sandbox processes see the host");
+    } else {
+      String failure = tryBwrap(bwrapPath, root, config.uidRange().first());
+      if (failure == null) {
+        bwrap = bwrapPath;
+      } else {
+        missing.add(
+            "no namespaces: "
+                + bwrapPath
+                + " cannot create them here ("
+                + failure
+                + "); in a container, allow user namespaces (Docker: --security-opt"
+                + " seccomp=unconfined --security-opt systempaths=unconfined)");
+      }
+    }
+    if (!root) {
+      missing.add(
+          "no per-sandbox uid: the gateway is not root, so every sandbox runs as its uid " + uid());
+    }
+    String slirp = null;
+    if (config.network() == GatewayConfig.Network.PRIVATE) {
+      slirp = which("slirp4netns", path);
+      if (bwrap == null) {
+        slirp = null; // No network namespace to give a stack to: the host's network is shared.
+      } else if (slirp == null) {
+        missing.add(
+            "no outbound network: slirp4netns is not installed; sandboxes have loopback only");
+      } else if (!root) {
+        missing.add(
+            "no outbound network: slirp4netns needs the gateway to be root here; sandboxes have"
+                + " loopback only");
+        slirp = null;
+      }
+    }
+    if (bwrap == null && config.network() == GatewayConfig.Network.PRIVATE) {
+      missing.add("no network namespace: sandboxes share the host's network and its loopback");
+    }
+    SandboxCgroups cgroups = null;
+    GatewayConfig.Resources limits = config.resources();
+    boolean wantCgroup = limits.maxProcesses() > 0 || limits.memoryBytes() > 0 || limits.cpus() > 0;
+    if (wantCgroup) {
+      String[] why = new String[1];
+      cgroups = SandboxCgroups.create(why).orElse(null);
+      if (cgroups == null) {
+        missing.add(
+            "no memory or CPU limits: "
+                + why[0]
+                + (root && limits.maxProcesses() > 0
+                    ? "; processes limited by RLIMIT_NPROC"
+                    : "; processes unlimited"));
+      }
+    }
+    return new IsolatedAgentLauncher(config, root, bwrap, slirp, cgroups, missing);
+  }
+
+  /** Runs the launch chain once with {@code true}; null when it works, else bwrap's complaint. */
+  private static String tryBwrap(String bwrap, boolean root, long uid) {
+    List<String> cmd = new ArrayList<>();
+    if (root) {
+      cmd.addAll(
+          List.of(
+              "setpriv",
+              "--reuid=" + uid,
+              "--regid=" + uid,
+              "--clear-groups",
+              "--inh-caps=-all",
+              "--no-new-privs",
+              "--"));
+    }
+    cmd.addAll(
+        List.of(
+            bwrap,
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-net",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--proc",
+            "/proc",
+            "--die-with-parent",
+            "/usr/bin/true"));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return "timed out";
+      }
+      return p.exitValue() == 0 ? null : (out.isEmpty() ? "exit " + p.exitValue() : out);
+    } catch (IOException e) {
+      return e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
+  }
+
+  private static String which(String name, String path) {
+    for (String dir : path.split(":")) {
+      Path candidate = Path.of(dir, name);
+      if (Files.isExecutable(candidate)) {
+        return candidate.toString();
+      }
+    }
+    return null;
+  }
+
+  private static int uid() {
+    try {
+      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    } catch (IOException | UnsupportedOperationException e) {
+      return -1;
+    }
+  }
+
+  /** Each part of the configured isolation this gateway cannot give, one line each. */
+  public List<String> missing() {
+    return missing;
+  }
+
+  @Override
+  public boolean confined() {
+    return bwrap != null;
+  }
+
+  @Override
+  public String describe() {
+    List<String> parts = new ArrayList<>();
+    parts.add(bwrap != null ? "bubblewrap namespaces" : "no namespaces");
+    parts.add(root ? "a uid per sandbox from " + config.uidRange() : "the gateway's uid");
+    parts.add(
+        slirp4netns != null
+            ? "private network with outbound through slirp4netns"
+            : bwrap != null ? "loopback-only network" : "the host's network");
+    parts.add(cgroups != null ? "limits through " + cgroups.describe() : "rlimits only");
+    return String.join(", ", parts);
+  }
+
+  @Override
+  public Process launch(LocalAgentSpec spec) throws IOException {
+    if (config.isolation() == Isolation.REQUIRED && !missing.isEmpty()) {
+      throw new IOException(
+          "local.isolation is required, but this gateway cannot give it: "
+              + String.join("; ", missing));
+    }
+    stopped(spec);
+    Integer uid = uids != null ? uids.uidFor(spec.sandboxDir()) : null;
+    Path agentDir = spec.runDir().resolve("agent");
+    Files.createDirectories(agentDir);
+    Files.setPosixFilePermissions(agentDir, PosixFilePermissions.fromString("rwx------"));
+    if (uid != null) {
+      // The agent creates its socket here; the run dir above stays the gateway's, so the sandbox
+      // cannot swap the token or the etc files for links into the host.
+      SandboxUids.chown(agentDir, uid);
+      SandboxUids.chown(spec.tokenFile(), uid);
+    }
+    SandboxCgroups.Sandbox cgroup =
+        cgroups != null ? cgroups.forSandbox(spec.sandboxId(), config.resources()) : null;
+    Path info = spec.runDir().resolve("bwrap-info.json");
+    Files.deleteIfExists(info);
+    boolean slirp = slirp4netns != null;
+    Stage stage = new Stage(uid != null);
+
+    List<String> inner = new ArrayList<>();
+    List<String> agentCp = new ArrayList<>();
+    String java = command.java();
+    String agentHome;
+    if (bwrap != null) {
+      agentHome = INNER_HOME.toString();
+      inner.addAll(bwrapArgs(spec, stage, agentDir, slirp));
+      for (int i = 0; i < command.classpath().size(); i++) {
+        String entry = command.classpath().get(i);
+        if (!Files.exists(Path.of(entry))) {
+          continue;
+        }
+        String at = INNER_OPT + "/lib/" + i + (entry.endsWith(".jar") ? ".jar" : "");
+        inner.addAll(List.of("--ro-bind", stage.source(Path.of(entry), "cp" + i), at));
+        agentCp.add(at);
+      }
+      Path javaHome = Path.of(java).toAbsolutePath().getParent().getParent();
+      if (!javaHome.startsWith("/usr")) {
+        inner.addAll(List.of("--ro-bind", stage.source(javaHome, "jdk"), INNER_OPT + "/jdk"));
+        java = INNER_OPT + "/jdk/bin/java";
+      }
+      inner.add("--");
+      inner.addAll(
+          AgentCommand.build(
+              java,
+              agentCp,
+              Path.of("/tmp"),
+              INNER_RUN.resolve(spec.socket().getFileName()),
+              INNER_TOKEN,
+              INNER_HOME,
+              null));
+    } else {
+      // Unconfined: the agent sees the host, with only its file API held to the sandbox dir.
+      for (int i = 0; i < command.classpath().size(); i++) {
+        String entry = command.classpath().get(i);
+        if (Files.exists(Path.of(entry))) {
+          agentCp.add(stage.source(Path.of(entry), "cp" + i));
+        }
+      }
+      Path home = Path.of(stage.source(spec.sandboxDir(), "home"));
+      agentHome = home.toString();
+      inner.addAll(
+          AgentCommand.build(
+              java,
+              agentCp,
+              Path.of(stage.source(agentDir, "agent")),
+              Path.of(stage.source(agentDir, "agent")).resolve(spec.socket().getFileName()),
+              Path.of(stage.source(spec.tokenFile(), "token")),
+              home,
+              home));
+    }
+
+    List<String> cmd = new ArrayList<>();
+    if (stage.active()) {
+      cmd.addAll(List.of("unshare", "--mount", "--propagation", "private", "--"));
+    }
+    cmd.addAll(List.of("/bin/bash", "-c", script, "agent-launch"));
+    cmd.add(uid != null ? Integer.toString(uid) : "");
+    cmd.add(
+        cgroup != null
+            ? String.join(":", cgroup.procsFiles().stream().map(Path::toString).toList())
+            : "");
+    GatewayConfig.Resources limits = config.resources();
+    cmd.add(limits.maxOpenFiles() > 0 ? Integer.toString(limits.maxOpenFiles()) : "");
+    // Without a pids cgroup, RLIMIT_NPROC is the fallback; it counts the sandbox uid's tasks, so
+    // it only means "this sandbox" when that uid is the sandbox's own.
+    cmd.add(
+        cgroup == null && uid != null && limits.maxProcesses() > 0
+            ? Integer.toString(limits.maxProcesses())
+            : "");
+    cmd.add(slirp ? info.toString() : "");
+    cmd.add(Integer.toString(stage.sources.size()));
+    for (String[] s : stage.sources) {
+      cmd.add(s[0]);
+      cmd.add(s[1]);
+    }
+    cmd.add("--");
+    cmd.addAll(inner);
+
+    ProcessBuilder builder = new ProcessBuilder(cmd).directory(Path.of("/").toFile());
+    // The agent builds its processes' environment itself; pass it nothing of the gateway's.
+    builder.environment().keySet().retainAll(List.of("PATH", "LANG", "TZ"));
+    builder.environment().put("HOME", agentHome);
+    Process process = builder.start();
+    running.put(spec.sandboxId(), new Running(cgroup, slirp ? info : null));
+    return process;
+  }
+
+  private List<String> bwrapArgs(LocalAgentSpec spec, Stage stage, Path agentDir, boolean network)
+      throws IOException {
+    boolean asRoot = config.user() == GatewayConfig.InnerUser.ROOT;
+    int innerUid = asRoot ? 0 : INNER_UID;
+    List<String> args = new ArrayList<>();
+    args.add(bwrap);
+    args.addAll(
+        List.of(
+            "--unshare-user",
+            "--uid",
+            Integer.toString(innerUid),
+            "--gid",
+            Integer.toString(innerUid),
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-net",
+            "--unshare-cgroup-try",
+            // Threat: user namespaces nested inside are the usual way into kernel bugs.
+            "--disable-userns",
+            "--hostname",
+            spec.sandboxId(),
+            // Threat: a sandbox process injecting keystrokes into the gateway's terminal.
+            "--new-session",
+            "--die-with-parent"));
+    for (String dir : SYSTEM_DIRS) {
+      Path p = Path.of(dir);
+      if (Files.isSymbolicLink(p)) {
+        // Merged-/usr systems: /bin -> usr/bin. Recreate the link rather than binding twice.
+        args.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), dir));
+      } else if (Files.isDirectory(p)) {
+        args.addAll(List.of("--ro-bind", dir, dir));
+      }
+    }
+    for (String entry : etcEntries()) {
+      args.addAll(List.of("--ro-bind", "/etc/" + entry, "/etc/" + entry));
+    }
+    Path etc = writeEtc(spec, asRoot, network);
+    try (var files = Files.list(etc)) {
+      for (Path f : files.sorted().toList()) {
+        String name = f.getFileName().toString();
+        args.addAll(List.of("--ro-bind", stage.source(f, "etc-" + name), "/etc/" + name));
+      }
+    }
+    args.addAll(
+        List.of(
+            "--symlink",
+            "/proc/self/mounts",
+            "/etc/mtab",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--dir",
+            "/var/tmp",
+            "--bind",
+            stage.source(spec.sandboxDir(), "home"),
+            INNER_HOME.toString(),
+            "--bind",
+            stage.source(agentDir, "agent"),
+            INNER_RUN.toString(),
+            "--ro-bind",
+            stage.source(spec.tokenFile(), "token"),
+            INNER_TOKEN.toString()));
+    if (network) {
+      args.addAll(List.of("--info-fd", "3"));
+    }
+    args.addAll(
+        List.of(
+            "--chdir",
+            INNER_HOME.toString(),
+            "--clearenv",
+            "--setenv",
+            "HOME",
+            INNER_HOME.toString(),
+            "--setenv",
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+            "--setenv",
+            "LANG",
+            "C.UTF-8"));
+    return args;
+  }
+
+  /** The allowlisted entries of the host's /etc that exist, as paths relative to /etc. */
+  private static List<String> etcEntries() {
+    List<String> entries = new ArrayList<>();
+    for (String entry : ETC_ALLOWLIST) {
+      if (Files.exists(Path.of("/etc", entry), LinkOption.NOFOLLOW_LINKS)) {
+        entries.add(entry);
+      }
+    }
+    try (var all = Files.list(Path.of("/etc"))) {
+      all.map(p -> p.getFileName().toString())
+          .filter(name -> ETC_ALLOWED_PREFIX.matcher(name).matches())
+          .sorted()
+          .forEach(entries::add);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return entries;
+  }
+
+  /** The sandbox's own passwd, group, hosts, hostname, resolv.conf and nsswitch.conf. */
+  private static Path writeEtc(LocalAgentSpec spec, boolean asRoot, boolean network)
+      throws IOException {
+    Path etc = spec.runDir().resolve("etc");
+    Files.createDirectories(etc);
+    String id = spec.sandboxId();
+    String passwd =
+        "root:x:0:0:root:"
+            + (asRoot ? INNER_HOME : "/root")
+            + ":/bin/bash\n"
+            + (asRoot ? "" : "user:x:1000:1000:user:/home/user:/bin/bash\n")
+            + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+    String group = "root:x:0:\n" + (asRoot ? "" : "user:x:1000:\n") + "nogroup:x:65534:\n";
+    write(etc.resolve("passwd"), passwd);
+    write(etc.resolve("group"), group);
+    write(etc.resolve("hostname"), id + "\n");
+    write(etc.resolve("hosts"), "127.0.0.1\tlocalhost " + id + "\n::1\tlocalhost ip6-localhost\n");
+    // slirp4netns answers DNS on 10.0.2.3 and forwards to the host's resolvers.
+    write(etc.resolve("resolv.conf"), network ? "nameserver 10.0.2.3\n" : "");
+    write(
+        etc.resolve("nsswitch.conf"),
+        "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n");
+    return etc;
+  }
+
+  private static void write(Path file, String text) throws IOException {
+    Files.deleteIfExists(file);
+    Files.writeString(file, text, StandardCharsets.UTF_8);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+  }
+
+  @Override
+  public void listening(LocalAgentSpec spec, Process agent) throws IOException {
+    Running r = running.get(spec.sandboxId());
+    if (r == null || r.info == null) {
+      return;
+    }
+    long pid = childPid(r.info);
+    // Threat: without --disable-host-loopback, 10.0.2.2 inside reaches every service on the
+    // host's 127.0.0.1 (the gateway itself, databases, other sandboxes' forwarded ports).
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                slirp4netns,
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                // It exits when the gateway goes away: its stdin is our pipe.
+                "--exit-fd=0",
+                "--ready-fd=1",
+                "--netns-type=path",
+                "/proc/" + pid + "/ns/net",
+                "tap0")
+            .redirectErrorStream(true);
+    Process slirp = pb.start();
+    r.slirp = slirp;
+    InputStream out = slirp.getInputStream();
+    int ready = -1;
+    try {
+      // --ready-fd writes "1" once the tap device is configured.
+      ready = readReady(out);
+    } finally {
+      if (ready != '1') {
+        slirp.destroyForcibly();
+        String message = "slirp4netns did not start for sandbox " + spec.sandboxId();
+        if (config.isolation() == Isolation.REQUIRED) {
+          throw new IOException(message);
+        }
+        log.warn("{}: it has loopback only", message);
+      }
+    }
+    drain(out, spec.sandboxId());
+  }
+
+  private static int readReady(InputStream out) throws IOException {
+    for (int b; (b = out.read()) != -1; ) {
+      if (b == '1') {
+        return b;
+      }
+    }
+    return -1;
+  }
+
+  private static void drain(InputStream out, String id) {
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader in =
+                  new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                  log.debug("[slirp4netns {}] {}", id, line);
+                }
+              } catch (IOException e) {
+                // Gone with the sandbox.
+              }
+            },
+            "slirp4netns-" + id);
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private static long childPid(Path info) throws IOException {
+    String text = Files.readString(info, StandardCharsets.UTF_8);
+    Matcher m = CHILD_PID.matcher(text);
+    if (!m.find()) {
+      throw new IOException("bwrap wrote no child pid to " + info);
+    }
+    return Long.parseLong(m.group(1));
+  }
+
+  @Override
+  public void stopped(LocalAgentSpec spec) {
+    Running r = running.remove(spec.sandboxId());
+    if (r == null) {
+      return;
+    }
+    if (r.slirp != null) {
+      r.slirp.destroy();
+    }
+    if (r.cgroup != null) {
+      // Report what happened in the last second before the cgroup goes.
+      r.cgroup.newLimitEvents().forEach(e -> log.warn("sandbox {}: {}", spec.sandboxId(), e));
+      r.cgroup.remove();
+    }
+  }
+
+  private void reportLimits() {
+    for (Map.Entry<String, Running> e : running.entrySet()) {
+      SandboxCgroups.Sandbox cgroup = e.getValue().cgroup;
+      if (cgroup != null) {
+        for (String event : cgroup.newLimitEvents()) {
+          log.warn("sandbox {}: {}", e.getKey(), event);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    limitWatch.shutdownNow();
+    if (cgroups != null) {
+      cgroups.close();
+    }
+  }
+
+  private static String loadScript() {
+    try (InputStream in = IsolatedAgentLauncher.class.getResourceAsStream("agent-launch.sh")) {
+      if (in == null) {
+        throw new IllegalStateException("agent-launch.sh missing from the gateway's classpath");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** One started agent's cgroup and network helper. */
+  private static final class Running {
+    final SandboxCgroups.Sandbox cgroup;
+    final Path info;
+    volatile Process slirp;
+
+    Running(SandboxCgroups.Sandbox cgroup, Path info) {
+      this.cgroup = cgroup;
+      this.info = info;
+    }
+  }
+
+  /**
+   * Host paths an agent needs: as they are, or (when dropping to a sandbox uid, which may not be
+   * able to reach them) staged by root under {@link #STAGE} in the agent's own mount namespace.
+   */
+  private static final class Stage {
+    final boolean active;
+    final List<String[]> sources = new ArrayList<>();
+
+    Stage(boolean active) {
+      this.active = active;
+    }
+
+    boolean active() {
+      return active && !sources.isEmpty();
+    }
+
+    /** The path under which the launch chain reaches {@code hostPath}. */
+    String source(Path hostPath, String name) {
+      if (!active) {
+        return hostPath.toAbsolutePath().toString();
+      }
+      for (String[] s : sources) {
+        if (s[1].equals(name)) {
+          return STAGE + name;
+        }
+      }
+      sources.add(new String[] {hostPath.toAbsolutePath().toString(), name});
+      return STAGE + name;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.sandboxssh.gateway.routing;
+
+import dev.sandboxssh.gateway.config.GatewayConfig;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Gives each local sandbox its own unprivileged host uid (and gid of the same number), from the
+ * configured range, when the gateway runs as root. The owner of the sandbox's directory is the
+ * record of which uid it has: no second table can drift from what the kernel enforces.
+ *
+ * <p>Threat: two sandboxes sharing a uid could read and signal each other's processes and files
+ * should one bind ever expose them; a uid that is also a real account's would hand the sandbox that
+ * account's files.
+ */
+final class SandboxUids {
+  private final GatewayConfig.UidRange range;
+
+  SandboxUids(GatewayConfig.UidRange range) {
+    this.range = range;
+  }
+
+  /**
+   * The uid of the sandbox whose directory is {@code sandboxDir}: the directory's owner when that
+   * is in the range and no other sandbox has it, else the lowest free uid of the range, given to
+   * the directory and everything in it.
+   */
+  synchronized int uidFor(Path sandboxDir) throws IOException {
+    Map<Integer, Path> taken = new HashMap<>();
+    try (var dirs = Files.list(sandboxDir.getParent())) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        if (!dir.equals(sandboxDir) && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+          taken.putIfAbsent(ownerOf(dir), dir);
+        }
+      }
+    }
+    int current = ownerOf(sandboxDir);
+    if (inRange(current) && !taken.containsKey(current)) {
+      return current;
+    }
+    for (long uid = range.first(); uid <= range.last(); uid++) {
+      if (!taken.containsKey((int) uid)) {
+        chownTree(sandboxDir, (int) uid);
+        return (int) uid;
+      }
+    }
+    throw new IOException(
+        "no free uid left in local.uid-range " + range + " (" + taken.size() + " sandboxes)");
+  }
+
+  private boolean inRange(int uid) {
+    long u = Integer.toUnsignedLong(uid);
+    return u >= range.first() && u <= range.last();
+  }
+
+  static int ownerOf(Path path) throws IOException {
+    return (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /**
+   * Gives {@code dir} and everything below it to {@code uid}. Links are changed themselves
+   * (lchown), never followed: the tree is the sandbox's, and a link in it may point anywhere on the
+   * host. The sandbox's agent is not running while this happens.
+   */
+  static void chownTree(Path dir, int uid) throws IOException {
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs)
+              throws IOException {
+            chown(d, uid);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
+            chown(f, uid);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  static void chown(Path path, int uid) throws IOException {
+    Files.setAttribute(path, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+    Files.setAttribute(path, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
+  }
+}
