@@ -44,6 +44,7 @@ public final class GatewayApp implements AutoCloseable {
               return t;
             });
     this.launcher = IsolatedAgentLauncher.probe(config.local());
+    launcher.watchLimits(scheduler);
     this.local =
         new LocalSandboxProvider(
             dataDir,

@@ -16,8 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -127,7 +127,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private final List<String> missing;
   private final String script;
   private final Map<String, Running> running = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService limitWatch;
+  private volatile ScheduledFuture<?> limitWatch;
 
   private IsolatedAgentLauncher(
       GatewayConfig.Local config,
@@ -145,16 +145,6 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     this.uids = root ? new SandboxUids(config.uidRange()) : null;
     this.missing = List.copyOf(missing);
     this.script = loadScript();
-    this.limitWatch =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "sandbox-limit-watch");
-              t.setDaemon(true);
-              return t;
-            });
-    if (cgroups != null) {
-      limitWatch.scheduleWithFixedDelay(this::reportLimits, 1, 1, TimeUnit.SECONDS);
-    }
   }
 
   /**
@@ -300,6 +290,13 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     } catch (IOException | UnsupportedOperationException e) {
       return -1;
+    }
+  }
+
+  /** Logs every limit a sandbox hits, polling its cgroup once a second on {@code scheduler}. */
+  public void watchLimits(ScheduledExecutorService scheduler) {
+    if (cgroups != null) {
+      limitWatch = scheduler.scheduleWithFixedDelay(this::reportLimits, 1, 1, TimeUnit.SECONDS);
     }
   }
 
@@ -682,7 +679,10 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
 
   @Override
   public void close() {
-    limitWatch.shutdownNow();
+    ScheduledFuture<?> watch = limitWatch;
+    if (watch != null) {
+      watch.cancel(false);
+    }
     if (cgroups != null) {
       cgroups.close();
     }
