@@ -120,6 +120,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private final GatewayConfig.Local config;
   private final AgentCommand command;
   private final boolean root;
+  private final String cannotStage;
   private final String bwrap;
   private final String slirp4netns;
   private final SandboxCgroups cgroups;
@@ -132,6 +133,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private IsolatedAgentLauncher(
       GatewayConfig.Local config,
       boolean root,
+      String cannotStage,
       String bwrap,
       String slirp4netns,
       SandboxCgroups cgroups,
@@ -139,6 +141,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     this.config = config;
     this.command = new AgentCommand(config.javaCommand());
     this.root = root;
+    this.cannotStage = cannotStage;
     this.bwrap = bwrap;
     this.slirp4netns = slirp4netns;
     this.cgroups = cgroups;
@@ -159,9 +162,18 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   static IsolatedAgentLauncher probe(GatewayConfig.Local config, String path) {
     boolean root = uid() == 0;
     List<String> missing = new ArrayList<>();
+    String cannotStage = root ? tryStaging() : null;
+    if (cannotStage != null) {
+      // Never the fallback: a sandbox that runs as the gateway's root is the defect itself.
+      missing.add(
+          "no local sandbox can start: root cannot make the private mount namespace in which it"
+              + " hands each sandbox its files ("
+              + cannotStage
+              + "); grant CAP_SYS_ADMIN, or run the gateway as an ordinary user");
+    }
     if (config.isolation() == Isolation.OFF) {
       missing.add("local.isolation is off: sandbox processes can read what the sandbox uid can");
-      return new IsolatedAgentLauncher(config, root, null, null, null, missing);
+      return new IsolatedAgentLauncher(config, root, cannotStage, null, null, null, missing);
     }
     String bwrap = null;
     String bwrapPath = which("bwrap", path);
@@ -219,7 +231,23 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
                     : "; processes unlimited"));
       }
     }
-    return new IsolatedAgentLauncher(config, root, bwrap, slirp, cgroups, missing);
+    return new IsolatedAgentLauncher(config, root, cannotStage, bwrap, slirp, cgroups, missing);
+  }
+
+  /** Whether root can stage files in a private mount namespace: null if so, else why not. */
+  private static String tryStaging() {
+    return run(
+        List.of(
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "mount",
+            "-t",
+            "tmpfs",
+            "sandbox-ssh",
+            "/tmp"));
   }
 
   /** Runs the launch chain once with {@code true}; null when it works, else bwrap's complaint. */
@@ -259,6 +287,11 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
             "/proc",
             "--die-with-parent",
             "/usr/bin/true"));
+    return run(cmd);
+  }
+
+  /** Runs {@code cmd}; null when it exits 0, else what it printed (or its status). */
+  private static String run(List<String> cmd) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
@@ -325,6 +358,10 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
 
   @Override
   public Process launch(LocalAgentSpec spec) throws IOException {
+    if (cannotStage != null) {
+      throw new IOException(
+          "root cannot make the private mount namespace for the sandbox's files: " + cannotStage);
+    }
     if (config.isolation() == Isolation.REQUIRED && !missing.isEmpty()) {
       throw new IOException(
           "local.isolation is required, but this gateway cannot give it: "
