@@ -3,12 +3,22 @@ package dev.sandboxssh.gateway.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.representer.Representer;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 class ConfigLoaderTest {
 
@@ -21,39 +31,68 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void shippedFileNamesEverySetting() throws Exception {
-    // Each record component appears as a kebab-case key, so no setting goes undocumented.
-    String text = Files.readString(SHIPPED);
-    for (String key :
-        List.of(
-            "host:",
-            "port:",
-            "data-dir:",
-            "keys-dir:",
-            "database-url:",
-            "rsa:",
-            "connect-timeout:",
-            "idle-timeout:",
-            "bwrap:",
-            "java-command:",
-            "allow:",
-            "extra:",
-            "max-pty-cols:",
-            "max-pty-rows:",
-            "max-env-value-bytes:",
-            "max-env-vars:",
-            "max-sessions-per-connection:",
-            "local:",
-            "remote:",
-            "stream-local:",
-            "agent:",
-            "permit-open:",
-            "interval:",
-            "count-max:",
-            "max-open-handles:",
-            "max-read-bytes:",
-            "max-write-bytes:")) {
-      assertThat(text).contains(key);
+  void shippedFileNamesEverySettingAndNothingElse() throws Exception {
+    // Every component of the config record, nested records recursed into, is a setting; the
+    // file must hold each as a whole YAML key at its place ("keepalive.idle-timeout", not just
+    // some "idle-timeout:" somewhere), so that no setting goes undocumented.
+    assertThat(settingsIn(Files.readString(SHIPPED)))
+        .containsExactlyInAnyOrderElementsOf(settingsOf(GatewayConfig.class, ""));
+  }
+
+  @Test
+  void settingsAreDerivedFromTheRecordAndTheFileAsWholeKeys() {
+    assertThat(settingsOf(GatewayConfig.class, ""))
+        .contains(
+            "host", "data-dir", "host-keys.rsa", "local.idle-timeout", "keepalive.idle-timeout")
+        .doesNotContain("local", "keepalive", "idle-timeout");
+    assertThat(settingsIn("a: 1\nb:\n  c-d: x\n  e: {f: [1, 2]}\n# g: 3\n"))
+        .containsExactlyInAnyOrder("a", "b.c-d", "b.e.f");
+  }
+
+  /** Kebab-case paths of the record's components; a record-typed component is a section. */
+  private static List<String> settingsOf(Class<?> record, String prefix) {
+    List<String> settings = new ArrayList<>();
+    for (RecordComponent c : record.getRecordComponents()) {
+      String key =
+          prefix + c.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+      if (c.getType().isRecord()) {
+        settings.addAll(settingsOf(c.getType(), key + "."));
+      } else {
+        settings.add(key);
+      }
+    }
+    return settings;
+  }
+
+  /** Dotted paths of the leaf keys of a YAML document; every scalar read as a string. */
+  private static List<String> settingsIn(String yaml) {
+    LoaderOptions options = new LoaderOptions();
+    DumperOptions dumper = new DumperOptions();
+    Resolver stringsOnly =
+        new Resolver() {
+          @Override
+          protected void addImplicitResolvers() {}
+        };
+    Object root =
+        new Yaml(
+                new SafeConstructor(options), new Representer(dumper), dumper, options, stringsOnly)
+            .load(yaml);
+    List<String> keys = new ArrayList<>();
+    collectKeys(root, "", keys);
+    return keys;
+  }
+
+  private static void collectKeys(Object node, String prefix, List<String> keys) {
+    if (!(node instanceof Map<?, ?> map)) {
+      return;
+    }
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      String key = prefix + e.getKey();
+      if (e.getValue() instanceof Map<?, ?>) {
+        collectKeys(e.getValue(), key + ".", keys);
+      } else {
+        keys.add(key);
+      }
     }
   }
 
