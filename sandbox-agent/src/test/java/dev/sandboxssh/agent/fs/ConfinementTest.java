@@ -6,12 +6,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sandboxssh.sdk.Files;
 import dev.sandboxssh.sdk.WriteOptions;
+import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -31,6 +38,11 @@ class ConfinementTest {
   @TempDir static Path tmp;
   private static RootedAgentFixture agent;
   private static Files files;
+
+  /**
+   * The directory outside the sandbox as the last attempt left it; at first as the fixture made it.
+   */
+  private static Map<String, Entry> outsideBefore;
 
   /** An operation attempted on an escaping path. */
   interface Op {
@@ -54,19 +66,74 @@ class ConfinementTest {
     java.nio.file.Files.createSymbolicLink(dir.resolve("chain-dir"), Path.of("link-dir"));
     java.nio.file.Files.createDirectories(dir.resolve("sub/deeper"));
     java.nio.file.Files.createSymbolicLink(dir.resolve("sub/up"), Path.of("../.."));
+    outsideBefore = snapshot(outside);
+    assertThat(outsideBefore)
+        .containsOnlyKeys("", "secret.txt", "secret-dir", "secret-dir/inner.txt")
+        .allSatisfy((name, entry) -> assertThat(entry.ctime()).isNotNull());
+    assertThat(outsideBefore.get("secret-dir/inner.txt").content())
+        .isEqualTo(RootedAgentFixture.SECRET);
   }
 
   @AfterEach
   void outsideIsUntouched() throws Exception {
-    Path outside = agent.outsideDir();
-    assertThat(java.nio.file.Files.readString(outside.resolve("secret.txt")))
-        .isEqualTo(RootedAgentFixture.SECRET);
-    try (Stream<Path> entries = java.nio.file.Files.list(outside)) {
-      assertThat(entries.map(p -> p.getFileName().toString()))
-          .containsExactlyInAnyOrder("secret.txt", "secret-dir");
+    Map<String, Entry> before = outsideBefore;
+    Map<String, Entry> now = snapshot(agent.outsideDir());
+    // Later attempts are compared with this state, so that each change fails the attempt that
+    // made it, and only that one.
+    outsideBefore = now;
+    List<String> changes = new ArrayList<>();
+    for (String name : union(before.keySet(), now.keySet())) {
+      if (!Objects.equals(before.get(name), now.get(name))) {
+        changes.add("/" + name + ": " + before.get(name) + " -> " + now.get(name));
+      }
     }
-    assertThat(java.nio.file.Files.getLastModifiedTime(outside.resolve("secret.txt")).toInstant())
-        .isAfter(Instant.parse("2020-01-01T00:00:00Z"));
+    assertThat(changes).as("changes outside the sandbox").isEmpty();
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> all = new TreeSet<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  /** What an escape could change of one entry; the access time is left out (reads change it). */
+  record Entry(
+      String mode,
+      Object uid,
+      Object gid,
+      Object nlink,
+      Object ino,
+      Object size,
+      Object mtime,
+      Object ctime,
+      String content) {}
+
+  /** Every entry under {@code top}, {@code top} itself included, by path relative to it. */
+  static Map<String, Entry> snapshot(Path top) throws IOException {
+    Map<String, Entry> entries = new TreeMap<>();
+    try (Stream<Path> paths = java.nio.file.Files.walk(top)) {
+      for (Path p : (Iterable<Path>) paths::iterator) {
+        Map<String, Object> a =
+            java.nio.file.Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        String content =
+            java.nio.file.Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+                ? java.nio.file.Files.readString(p)
+                : null;
+        entries.put(
+            top.relativize(p).toString(),
+            new Entry(
+                Integer.toOctalString((Integer) a.get("mode")),
+                a.get("uid"),
+                a.get("gid"),
+                a.get("nlink"),
+                a.get("ino"),
+                a.get("size"),
+                a.get("lastModifiedTime"),
+                a.get("ctime"),
+                content));
+      }
+    }
+    return entries;
   }
 
   @AfterAll
@@ -127,7 +194,7 @@ class ConfinementTest {
     Op chmod = (f, p) -> f.chmod(p, 0777);
     Op setTimes = (f, p) -> f.setTimes(p, FileTime.fromMillis(0), FileTime.fromMillis(1000));
     Op truncate = (f, p) -> f.truncate(p, 0);
-    Op chown = (f, p) -> f.chown(p, -1, -1);
+    Op chown = (f, p) -> f.chown(p, 4242, 4242);
     Op statvfs = Files::statvfs;
     Op realpath = Files::realpath;
     Op hardLink = (f, p) -> f.link(p, "stolen-link");

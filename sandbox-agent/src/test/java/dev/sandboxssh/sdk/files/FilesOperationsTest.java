@@ -8,14 +8,28 @@ import dev.sandboxssh.agent.fs.RootedAgentFixture;
 import dev.sandboxssh.sdk.FileInfo;
 import dev.sandboxssh.sdk.FileSystemStats;
 import dev.sandboxssh.sdk.Files;
+import dev.sandboxssh.sdk.Sandbox;
 import dev.sandboxssh.sdk.WriteOptions;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,15 +137,51 @@ class FilesOperationsTest {
 
   @Test
   void smallWritesAreGatheredAndSurviveClose() throws Exception {
-    try (OutputStream out = files.write("bytes", WriteOptions.replace())) {
-      for (int i = 0; i < 100_000; i++) {
-        out.write(i & 0xff);
+    AtomicInteger writeMessages = new AtomicInteger();
+    ManagedChannel channel =
+        Grpc.newChannelBuilder("unix://" + agent.socket(), InsecureChannelCredentials.create())
+            .intercept(countingMessagesOf("Write", writeMessages))
+            .build();
+    try {
+      Files counted = Sandbox.over(channel, agent.token()).files();
+      try (OutputStream out = counted.write("bytes", WriteOptions.replace())) {
+        for (int i = 0; i < 100_000; i++) {
+          out.write(i & 0xff);
+        }
       }
+    } finally {
+      channel.shutdownNow();
     }
 
-    byte[] back = files.readAll("bytes");
-    assertThat(back).hasSize(100_000);
-    assertThat(back[99_999]).isEqualTo((byte) (99_999 & 0xff));
+    byte[] expected = new byte[100_000];
+    for (int i = 0; i < expected.length; i++) {
+      expected[i] = (byte) (i & 0xff);
+    }
+    assertThat(files.readAll("bytes")).isEqualTo(expected);
+    // One message opens the write; the 100,000 one-byte writes travel in chunks of at least
+    // 16 KiB, not one message each.
+    assertThat(writeMessages.get() - 1).as("data messages").isBetween(1, 100_000 / (16 * 1024) + 1);
+  }
+
+  /** Counts the messages the client sends on calls of the method named {@code method}. */
+  private static ClientInterceptor countingMessagesOf(String method, AtomicInteger count) {
+    return new ClientInterceptor() {
+      @Override
+      public <Q, R> ClientCall<Q, R> interceptCall(
+          MethodDescriptor<Q, R> descriptor, CallOptions options, Channel next) {
+        ClientCall<Q, R> call = next.newCall(descriptor, options);
+        if (!method.equals(descriptor.getBareMethodName())) {
+          return call;
+        }
+        return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+          @Override
+          public void sendMessage(Q message) {
+            count.incrementAndGet();
+            super.sendMessage(message);
+          }
+        };
+      }
+    };
   }
 
   @Test
@@ -175,9 +225,15 @@ class FilesOperationsTest {
         .filteredOn(FileInfo::isSymbolicLink)
         .extracting(FileInfo::name)
         .containsExactly("zlink");
+    List<Integer> batchSizes = new ArrayList<>();
     try (Files.DirectoryListing listing = files.openDir("many")) {
-      assertThat(listing.next()).hasSizeLessThanOrEqualTo(1000);
+      while (listing.hasNext()) {
+        batchSizes.add(listing.next().size());
+      }
     }
+    // Batches of at most 1000, none empty, that together hold every entry.
+    assertThat(batchSizes).allSatisfy(n -> assertThat(n).isBetween(1, 1000));
+    assertThat(batchSizes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(2501);
   }
 
   @Test
@@ -263,7 +319,16 @@ class FilesOperationsTest {
   void rmdirRemovesOnlyEmptyDirectories() throws Exception {
     files.mkdir("d", false, 0755);
     files.rmdir("d");
-
     assertThat(java.nio.file.Files.exists(dir.resolve("d"))).isFalse();
+
+    files.mkdir("full/sub", true, 0755);
+    files.writeAll("full/file", "kept".getBytes(UTF_8));
+    assertThatThrownBy(() -> files.rmdir("full")).isInstanceOf(DirectoryNotEmptyException.class);
+    assertThat(dir.resolve("full/sub")).isDirectory();
+    assertThat(dir.resolve("full/file")).hasContent("kept");
+
+    files.writeAll("plain", "kept".getBytes(UTF_8));
+    assertThatThrownBy(() -> files.rmdir("plain")).isInstanceOf(NotDirectoryException.class);
+    assertThat(dir.resolve("plain")).hasContent("kept");
   }
 }

@@ -100,7 +100,7 @@ public final class ConfigLoader {
 
     Section lo = s.section("local");
     GatewayConfig.Local dlo = d.local();
-    GatewayConfig.Resources dr = dlo.resources();
+    GatewayConfig.SandboxLimits dr = dlo.limits();
     var local =
         new GatewayConfig.Local(
             lo.duration("idle-timeout", dlo.idleTimeout()),
@@ -108,11 +108,7 @@ public final class ConfigLoader {
             lo.choice("network", GatewayConfig.Network.values(), dlo.network()),
             lo.choice("user", GatewayConfig.InnerUser.values(), dlo.user()),
             lo.uidRange("uid-range", dlo.uidRange()),
-            new GatewayConfig.Resources(
-                lo.integer("max-processes", dr.maxProcesses()),
-                lo.size("memory", dr.memoryBytes()),
-                lo.decimal("cpus", dr.cpus()),
-                lo.integer("max-open-files", dr.maxOpenFiles())),
+            limits(lo.section("limits"), dr),
             lo.string("java-command", dlo.javaCommand(), true));
     lo.finish();
 
@@ -189,6 +185,17 @@ public final class ConfigLoader {
       throw new ConfigException(source, problems);
     }
     return config;
+  }
+
+  private static GatewayConfig.SandboxLimits limits(Section sl, GatewayConfig.SandboxLimits dr) {
+    var limits =
+        new GatewayConfig.SandboxLimits(
+            sl.integer("max-processes", dr.maxProcesses()),
+            sl.size("memory", dr.memory()),
+            sl.decimal("cpus", dr.cpus()),
+            sl.integer("max-open-files", dr.maxOpenFiles()));
+    sl.finish();
+    return limits;
   }
 
   /**

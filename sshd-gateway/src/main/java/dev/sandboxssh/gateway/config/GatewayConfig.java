@@ -94,11 +94,11 @@ public record GatewayConfig(
    * Limits of one local sandbox, its agent included; 0 means unlimited.
    *
    * @param maxProcesses tasks (processes and threads) at once
-   * @param memoryBytes memory, page cache included; the biggest process is killed beyond it
+   * @param memory bytes of memory, page cache included; the biggest process is killed beyond it
    * @param cpus CPU time as a number of cores (1.5 = one and a half)
    * @param maxOpenFiles open files per process (RLIMIT_NOFILE)
    */
-  public record Resources(int maxProcesses, long memoryBytes, double cpus, int maxOpenFiles) {}
+  public record SandboxLimits(int maxProcesses, long memory, double cpus, int maxOpenFiles) {}
 
   /**
    * The {@code local} provider.
@@ -108,7 +108,7 @@ public record GatewayConfig(
    * @param network the sandbox's network
    * @param user who the sandbox's processes are inside
    * @param uidRange host uids for sandboxes when the gateway runs as root
-   * @param resources per-sandbox limits
+   * @param limits per-sandbox limits
    * @param javaCommand the java binary that runs agents; null means this JVM's
    */
   public record Local(
@@ -117,22 +117,22 @@ public record GatewayConfig(
       Network network,
       InnerUser user,
       UidRange uidRange,
-      Resources resources,
+      SandboxLimits limits,
       String javaCommand) {
 
     /** This config with another isolation mode. */
     public Local withIsolation(Isolation isolation) {
-      return new Local(idleTimeout, isolation, network, user, uidRange, resources, javaCommand);
+      return new Local(idleTimeout, isolation, network, user, uidRange, limits, javaCommand);
     }
 
     /** This config with other limits. */
-    public Local withResources(Resources resources) {
-      return new Local(idleTimeout, isolation, network, user, uidRange, resources, javaCommand);
+    public Local withLimits(SandboxLimits limits) {
+      return new Local(idleTimeout, isolation, network, user, uidRange, limits, javaCommand);
     }
 
     /** This config with another idle timeout. */
     public Local withIdleTimeout(Duration idleTimeout) {
-      return new Local(idleTimeout, isolation, network, user, uidRange, resources, javaCommand);
+      return new Local(idleTimeout, isolation, network, user, uidRange, limits, javaCommand);
     }
   }
 
@@ -226,7 +226,7 @@ public record GatewayConfig(
             Network.PRIVATE,
             InnerUser.USER,
             new UidRange(300_000, 399_999),
-            new Resources(1024, 2L << 30, 1.0, 8192),
+            new SandboxLimits(1024, 2L << 30, 1.0, 8192),
             null),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         new Limits(1000, 1000, 64 * 1024, 64, 64),
@@ -269,24 +269,24 @@ public record GatewayConfig(
               && uids.last() >= uids.first()
               && uids.last() <= 4_294_967_294L,
           "local.uid-range: must be FIRST-LAST with 1000 <= FIRST <= LAST <= 4294967294");
-      Resources r = local.resources();
-      if (check(problems, r != null, "local: limits must be set")) {
+      SandboxLimits r = local.limits();
+      if (check(problems, r != null, "local.limits: must be set")) {
         check(
             problems,
             r.maxProcesses() == 0 || r.maxProcesses() >= 32,
-            "local.max-processes: must be 0 (unlimited) or >= 32 (the agent's threads count)");
+            "local.limits.max-processes: must be 0 (unlimited) or >= 32 (the agent's threads count)");
         check(
             problems,
-            r.memoryBytes() == 0 || r.memoryBytes() >= 64L << 20,
-            "local.memory: must be 0 (unlimited) or at least 64m (the agent runs in it)");
+            r.memory() == 0 || r.memory() >= 64L << 20,
+            "local.limits.memory: must be 0 (unlimited) or at least 64m (the agent runs in it)");
         check(
             problems,
             r.cpus() == 0 || (r.cpus() >= 0.01 && r.cpus() <= 4096),
-            "local.cpus: must be 0 (unlimited) or between 0.01 and 4096");
+            "local.limits.cpus: must be 0 (unlimited) or between 0.01 and 4096");
         check(
             problems,
             r.maxOpenFiles() == 0 || r.maxOpenFiles() >= 64,
-            "local.max-open-files: must be 0 (unlimited) or >= 64");
+            "local.limits.max-open-files: must be 0 (unlimited) or >= 64");
       }
     }
     if (check(problems, env != null, "env: must be set")) {

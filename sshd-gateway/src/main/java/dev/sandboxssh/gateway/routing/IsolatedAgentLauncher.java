@@ -217,8 +217,8 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       missing.add("no network namespace: sandboxes share the host's network and its loopback");
     }
     SandboxCgroups cgroups = null;
-    GatewayConfig.Resources limits = config.resources();
-    boolean wantCgroup = limits.maxProcesses() > 0 || limits.memoryBytes() > 0 || limits.cpus() > 0;
+    GatewayConfig.SandboxLimits limits = config.limits();
+    boolean wantCgroup = limits.maxProcesses() > 0 || limits.memory() > 0 || limits.cpus() > 0;
     if (wantCgroup) {
       String[] why = new String[1];
       cgroups = SandboxCgroups.create(why).orElse(null);
@@ -379,7 +379,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       SandboxUids.chown(spec.tokenFile(), uid);
     }
     SandboxCgroups.Sandbox cgroup =
-        cgroups != null ? cgroups.forSandbox(spec.sandboxId(), config.resources()) : null;
+        cgroups != null ? cgroups.forSandbox(spec.sandboxId(), config.limits()) : null;
     Path info = spec.runDir().resolve("bwrap-info.json");
     Files.deleteIfExists(info);
     boolean slirp = slirp4netns != null;
@@ -447,7 +447,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
         cgroup != null
             ? String.join(":", cgroup.procsFiles().stream().map(Path::toString).toList())
             : "");
-    GatewayConfig.Resources limits = config.resources();
+    GatewayConfig.SandboxLimits limits = config.limits();
     cmd.add(limits.maxOpenFiles() > 0 ? Integer.toString(limits.maxOpenFiles()) : "");
     // Without a pids cgroup, RLIMIT_NPROC is the fallback; it counts the sandbox uid's tasks, so
     // it only means "this sandbox" when that uid is the sandbox's own.

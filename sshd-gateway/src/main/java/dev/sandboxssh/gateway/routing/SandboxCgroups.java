@@ -140,7 +140,7 @@ final class SandboxCgroups {
   }
 
   /** Creates (or reuses) sandbox {@code id}'s cgroup with these limits. */
-  Sandbox forSandbox(String id, GatewayConfig.Resources limits) throws IOException {
+  Sandbox forSandbox(String id, GatewayConfig.SandboxLimits limits) throws IOException {
     Map<String, Path> dirs = new LinkedHashMap<>();
     for (Map.Entry<String, Path> e : parents.entrySet()) {
       Path dir = e.getValue().resolve(id);
@@ -161,11 +161,11 @@ final class SandboxCgroups {
   final class Sandbox {
     private final String id;
     private final Map<String, Path> dirs;
-    private final GatewayConfig.Resources limits;
+    private final GatewayConfig.SandboxLimits limits;
     private long seenPidsMax;
     private long seenOomKills;
 
-    private Sandbox(String id, Map<String, Path> dirs, GatewayConfig.Resources limits) {
+    private Sandbox(String id, Map<String, Path> dirs, GatewayConfig.SandboxLimits limits) {
       this.id = id;
       this.dirs = dirs;
       this.limits = limits;
@@ -178,7 +178,7 @@ final class SandboxCgroups {
         Path dir = dirs.get("");
         write(dir.resolve("pids.max"), pids);
         write(dir.resolve("memory.max"), memory("max"));
-        write(dir.resolve("memory.swap.max"), limits.memoryBytes() == 0 ? "max" : "0", true);
+        write(dir.resolve("memory.swap.max"), limits.memory() == 0 ? "max" : "0", true);
         write(dir.resolve("cpu.max"), (quota == 0 ? "max" : quota) + " " + CFS_PERIOD_US);
       } else {
         write(dirs.get("pids").resolve("pids.max"), pids);
@@ -201,7 +201,7 @@ final class SandboxCgroups {
     }
 
     private String memory(String unlimited) {
-      return limits.memoryBytes() == 0 ? unlimited : Long.toString(limits.memoryBytes());
+      return limits.memory() == 0 ? unlimited : Long.toString(limits.memory());
     }
 
     /** The {@code cgroup.procs} files a process writes its pid to, to join this cgroup. */
@@ -235,7 +235,7 @@ final class SandboxCgroups {
             String.format(
                 Locale.ROOT,
                 "memory limit (%d MiB) reached: %d process(es) killed",
-                limits.memoryBytes() >> 20,
+                limits.memory() >> 20,
                 kills - seenOomKills));
         seenOomKills = kills;
       }

@@ -3,12 +3,22 @@ package dev.sandboxssh.gateway.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.representer.Representer;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 class ConfigLoaderTest {
 
@@ -21,46 +31,79 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void shippedFileNamesEverySetting() throws Exception {
-    // Each record component appears as a kebab-case key, so no setting goes undocumented.
-    String text = Files.readString(SHIPPED);
-    for (String key :
-        List.of(
-            "host:",
-            "port:",
-            "data-dir:",
-            "keys-dir:",
-            "database-url:",
-            "rsa:",
-            "connect-timeout:",
-            "idle-timeout:",
-            "isolation:",
-            "network:",
-            "user:",
-            "uid-range:",
-            "max-processes:",
-            "memory:",
-            "cpus:",
-            "max-open-files:",
-            "java-command:",
-            "allow:",
-            "extra:",
-            "max-pty-cols:",
-            "max-pty-rows:",
-            "max-env-value-bytes:",
-            "max-env-vars:",
-            "max-sessions-per-connection:",
-            "local:",
-            "remote:",
-            "stream-local:",
-            "agent:",
-            "permit-open:",
-            "interval:",
-            "count-max:",
-            "max-open-handles:",
-            "max-read-bytes:",
-            "max-write-bytes:")) {
-      assertThat(text).contains(key);
+  void shippedFileNamesEverySettingAndNothingElse() throws Exception {
+    // Every component of the config record, nested records recursed into, is a setting; the
+    // file must hold each as a whole YAML key at its place ("keepalive.idle-timeout", not just
+    // some "idle-timeout:" somewhere), so that no setting goes undocumented.
+    assertThat(settingsIn(Files.readString(SHIPPED)))
+        .containsExactlyInAnyOrderElementsOf(settingsOf(GatewayConfig.class, ""));
+  }
+
+  @Test
+  void settingsAreDerivedFromTheRecordAndTheFileAsWholeKeys() {
+    assertThat(settingsOf(GatewayConfig.class, ""))
+        .contains(
+            "host", "data-dir", "host-keys.rsa", "local.idle-timeout", "keepalive.idle-timeout")
+        .contains("local.uid-range", "local.limits.memory")
+        .doesNotContain("local", "keepalive", "idle-timeout", "local.uid-range.first");
+    assertThat(settingsIn("a: 1\nb:\n  c-d: x\n  e: {f: [1, 2]}\n# g: 3\n"))
+        .containsExactlyInAnyOrder("a", "b.c-d", "b.e.f");
+  }
+
+  /** Kebab-case paths of the record's components; a record-typed component is a section. */
+  private static List<String> settingsOf(Class<?> record, String prefix) {
+    List<String> settings = new ArrayList<>();
+    for (RecordComponent c : record.getRecordComponents()) {
+      String key =
+          prefix + c.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+      if (c.getType().isRecord() && !writtenAsOneValue(c.getType())) {
+        settings.addAll(settingsOf(c.getType(), key + "."));
+      } else {
+        settings.add(key);
+      }
+    }
+    return settings;
+  }
+
+  /** A record with a static parse(String), such as a uid range, is one value, not a section. */
+  private static boolean writtenAsOneValue(Class<?> record) {
+    try {
+      return java.lang.reflect.Modifier.isStatic(
+          record.getMethod("parse", String.class).getModifiers());
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
+  }
+
+  /** Dotted paths of the leaf keys of a YAML document; every scalar read as a string. */
+  private static List<String> settingsIn(String yaml) {
+    LoaderOptions options = new LoaderOptions();
+    DumperOptions dumper = new DumperOptions();
+    Resolver stringsOnly =
+        new Resolver() {
+          @Override
+          protected void addImplicitResolvers() {}
+        };
+    Object root =
+        new Yaml(
+                new SafeConstructor(options), new Representer(dumper), dumper, options, stringsOnly)
+            .load(yaml);
+    List<String> keys = new ArrayList<>();
+    collectKeys(root, "", keys);
+    return keys;
+  }
+
+  private static void collectKeys(Object node, String prefix, List<String> keys) {
+    if (!(node instanceof Map<?, ?> map)) {
+      return;
+    }
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      String key = prefix + e.getKey();
+      if (e.getValue() instanceof Map<?, ?>) {
+        collectKeys(e.getValue(), key + ".", keys);
+      } else {
+        keys.add(key);
+      }
     }
   }
 
@@ -87,10 +130,7 @@ class ConfigLoaderTest {
               network: none
               user: root
               uid-range: 500000-500999
-              max-processes: 64
-              memory: 512m
-              cpus: "0.5"
-              max-open-files: 1024
+              limits: {max-processes: 64, memory: 512m, cpus: "0.5", max-open-files: 1024}
               java-command: /usr/bin/java
             env:
               extra: [MY_*, CI]
@@ -116,7 +156,7 @@ class ConfigLoaderTest {
                 GatewayConfig.Network.NONE,
                 GatewayConfig.InnerUser.ROOT,
                 new GatewayConfig.UidRange(500_000, 500_999),
-                new GatewayConfig.Resources(64, 512L << 20, 0.5, 1024),
+                new GatewayConfig.SandboxLimits(64, 512L << 20, 0.5, 1024),
                 "/usr/bin/java"));
     assertThat(c.env().patterns())
         .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
@@ -152,7 +192,7 @@ class ConfigLoaderTest {
                     data-dir: 12
                     prot: 22
                     agent: {connect-timeout: soon}
-                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, memory: 1t, cpus: lots}
+                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, limits: {memory: 1t, cpus: lots}}
                     env: {allow: [LANG, 3], extra: [bad-name]}
                     limits: {max-pty-cols: "80", max-pty-rows: 99999999999}
                     forwarding: {local: yes, permit-open: [nowhere]}
@@ -173,8 +213,8 @@ class ConfigLoaderTest {
                   .contains(
                       "local.isolation: must be one of best-effort, required, off, got 'maybe'")
                   .contains("local.uid-range: must be FIRST-LAST with 1000 <= FIRST")
-                  .contains("local.memory: must be a size such as 512m, 2g")
-                  .contains("local.cpus: must be a number such as 1 or 0.5, got 'lots'")
+                  .contains("local.limits.memory: must be a size such as 512m, 2g")
+                  .contains("local.limits.cpus: must be a number such as 1 or 0.5, got 'lots'")
                   .contains("local.idle-timeout: must be > 0")
                   .contains("env.allow[1]: must be a non-empty string, got 3")
                   .contains("env: bad name pattern 'bad-name'")

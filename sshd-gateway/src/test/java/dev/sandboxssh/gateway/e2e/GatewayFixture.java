@@ -70,7 +70,8 @@ public final class GatewayFixture implements AutoCloseable {
   }
 
   /** Starts a gateway with test defaults but these limits for every local sandbox. */
-  public static GatewayFixture start(Path dir, GatewayConfig.Resources limits) throws IOException {
+  public static GatewayFixture start(Path dir, GatewayConfig.SandboxLimits limits)
+      throws IOException {
     return start(
         dir,
         Timeouts.AGENT_CONNECT.multipliedBy(4),
@@ -93,7 +94,7 @@ public final class GatewayFixture implements AutoCloseable {
         isolation,
         forwarding,
         keepalive,
-        GatewayConfig.defaults().local().resources());
+        GatewayConfig.defaults().local().limits());
   }
 
   private static GatewayFixture start(
@@ -102,7 +103,7 @@ public final class GatewayFixture implements AutoCloseable {
       GatewayConfig.Isolation isolation,
       GatewayConfig.Forwarding forwarding,
       GatewayConfig.Keepalive keepalive,
-      GatewayConfig.Resources limits)
+      GatewayConfig.SandboxLimits limits)
       throws IOException {
     GatewayConfig d = GatewayConfig.defaults();
     GatewayConfig config =
@@ -117,7 +118,7 @@ public final class GatewayFixture implements AutoCloseable {
             d.local()
                 .withIdleTimeout(Duration.ofMinutes(5))
                 .withIsolation(isolation)
-                .withResources(limits),
+                .withLimits(limits),
             d.env(),
             d.limits(),
             forwarding,

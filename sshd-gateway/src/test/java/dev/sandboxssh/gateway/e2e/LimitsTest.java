@@ -60,7 +60,8 @@ class LimitsTest {
   @BeforeAll
   static void start() throws Exception {
     gateway =
-        GatewayFixture.start(dir, new GatewayConfig.Resources(MAX_PROCESSES, MEMORY, 1.0, 1024));
+        GatewayFixture.start(
+            dir, new GatewayConfig.SandboxLimits(MAX_PROCESSES, MEMORY, 1.0, 1024));
     gateway.addSandbox("other", GatewayFixture.OWNER);
     ssh = gateway.ssh();
     // Both agents up before the limits are hit.

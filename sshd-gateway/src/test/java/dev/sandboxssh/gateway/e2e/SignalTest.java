@@ -3,7 +3,9 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,9 +75,30 @@ class SignalTest {
   }
 
   @Test
-  void openSshExitsWith255OnExitSignal() {
-    OpenSsh.Result r = gateway.ssh().ssh(GatewayFixture.SANDBOX, "kill -TERM $$");
-    assertThat(r.exitCode()).as(r.stderr()).isEqualTo(255);
+  void openSshExitsWith255OnExitSignal() throws IOException {
+    // 255 is also what ssh returns for its own failures. Its debug log goes to a file, so that
+    // stderr holds only what the session sent and what ssh itself says went wrong.
+    Path log = dir.resolve("exit-signal-ssh.log");
+    OpenSsh.Result r =
+        gateway
+            .ssh()
+            .ssh(
+                GatewayFixture.SANDBOX,
+                "echo before; kill -TERM $$; echo after",
+                "-o",
+                "LogLevel=DEBUG1",
+                "-E",
+                log.toString());
+    assertThat(r.stdout()).as(r.stderr()).isEqualTo("before\n");
+    assertThat(r.stderr()).isEmpty();
+    assertThat(r.exitCode()).isEqualTo(255);
+    // What ended the channel, as the client logged it.
+    List<String> requests =
+        Files.readAllLines(log).stream()
+            .filter(line -> line.contains("client_input_channel_req"))
+            .map(line -> line.replaceFirst(".* rtype ", "rtype "))
+            .toList();
+    assertThat(requests).containsExactly("rtype exit-signal reply 0");
   }
 
   private static ChannelExec exec(String command, MinaClient.Output out) throws IOException {
