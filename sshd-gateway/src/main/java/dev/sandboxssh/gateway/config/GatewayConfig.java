@@ -95,7 +95,8 @@ public record GatewayConfig(
    *
    * @param maxProcesses tasks (processes and threads) at once
    * @param memory bytes of memory, page cache included; the biggest process is killed beyond it
-   * @param cpus CPU time as a number of cores (1.5 = one and a half)
+   * @param cpus a cap on CPU time as a number of cores (1.5 = one and a half); without one, each
+   *     sandbox still gets only an equal share of a contended CPU (its cgroup's weight)
    * @param maxOpenFiles open files per process (RLIMIT_NOFILE)
    */
   public record SandboxLimits(int maxProcesses, long memory, double cpus, int maxOpenFiles) {}
@@ -226,7 +227,7 @@ public record GatewayConfig(
             Network.PRIVATE,
             InnerUser.USER,
             new UidRange(300_000, 399_999),
-            new SandboxLimits(1024, 2L << 30, 1.0, 8192),
+            new SandboxLimits(1024, 2L << 30, 0, 8192),
             null),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         new Limits(1000, 1000, 64 * 1024, 64, 64),
