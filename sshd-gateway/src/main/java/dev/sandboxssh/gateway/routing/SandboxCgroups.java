@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The cgroups that hold local sandboxes' limits: one per sandbox, below a parent named after this
@@ -21,8 +22,7 @@ import java.util.Optional;
 final class SandboxCgroups {
   private static final Path MOUNT = Path.of("/sys/fs/cgroup");
   private static final long CFS_PERIOD_US = 100_000;
-  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
 
   private final boolean v2;
 
@@ -51,8 +51,8 @@ final class SandboxCgroups {
         Path own = MOUNT.resolve(ownPath(self, "").substring(1));
         Path parent = own.resolve(name);
         Files.createDirectories(parent);
-        // A child gets only the controllers its parent enables for its subtree; v2 lets a cgroup
-        // with processes (ours) enable none, so this works in a delegated, empty-leaf layout.
+        // A child gets only the controllers its parent enables for its subtree, and v2 lets a
+        // cgroup that holds processes (ours) enable none: the operator must delegate them.
         String controllers = Files.readString(parent.resolve("cgroup.controllers")).trim();
         for (String c : List.of("pids", "memory", "cpu")) {
           if (!(" " + controllers + " ").contains(" " + c + " ")) {
