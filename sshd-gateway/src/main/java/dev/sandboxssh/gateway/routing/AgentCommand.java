@@ -57,8 +57,16 @@ final class AgentCommand {
       Path root) {
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
-    // A small, quick-starting JVM: an agent serves one sandbox.
+    // A small, quick-starting JVM: an agent serves one sandbox, and its memory counts against
+    // the sandbox's limit. A heap that starts small and gives back what it frees, and one netty
+    // arena instead of one per core, took an agent's RSS after 0.9 GB of downloads from 199 MB to
+    // 119 MB at the same throughput.
     cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Xms8m");
+    cmd.add("-XX:MinHeapFreeRatio=10");
+    cmd.add("-XX:MaxHeapFreeRatio=30");
+    cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1");
+    cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1");
     cmd.add("-Xmx256m");
     cmd.add("-XX:MaxDirectMemorySize=128m");
     // pty4j and JNA unpack native libraries; keep them out of the sandbox user's home.
