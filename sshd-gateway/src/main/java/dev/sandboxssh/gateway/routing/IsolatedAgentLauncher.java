@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -294,11 +295,13 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private static String run(List<String> cmd) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      // Wait first: reading to end-of-file would block for as long as a hung probe lives. What
+      // these probes print (an error line) fits in the pipe, so they never block on it.
       if (!p.waitFor(10, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return "timed out";
       }
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       return p.exitValue() == 0 ? null : (out.isEmpty() ? "exit " + p.exitValue() : out);
     } catch (IOException e) {
       return e.getMessage();
@@ -387,20 +390,25 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
 
     List<String> inner = new ArrayList<>();
     List<String> agentCp = new ArrayList<>();
+    // Classpath entries by their index: the name each is staged and bound under.
+    Map<Integer, Path> classpath = new TreeMap<>();
+    for (int i = 0; i < command.classpath().size(); i++) {
+      Path entry = Path.of(command.classpath().get(i));
+      if (Files.exists(entry)) {
+        classpath.put(i, entry);
+      }
+    }
     String java = command.java();
     String agentHome;
     if (bwrap != null) {
       agentHome = INNER_HOME.toString();
       inner.addAll(bwrapArgs(spec, stage, agentDir, slirp));
-      for (int i = 0; i < command.classpath().size(); i++) {
-        String entry = command.classpath().get(i);
-        if (!Files.exists(Path.of(entry))) {
-          continue;
-        }
-        String at = INNER_OPT + "/lib/" + i + (entry.endsWith(".jar") ? ".jar" : "");
-        inner.addAll(List.of("--ro-bind", stage.source(Path.of(entry), "cp" + i), at));
-        agentCp.add(at);
-      }
+      classpath.forEach(
+          (i, entry) -> {
+            String at = INNER_OPT + "/lib/" + i + (entry.toString().endsWith(".jar") ? ".jar" : "");
+            inner.addAll(List.of("--ro-bind", stage.source(entry, "cp" + i), at));
+            agentCp.add(at);
+          });
       Path javaHome = Path.of(java).toAbsolutePath().getParent().getParent();
       if (!javaHome.startsWith("/usr")) {
         inner.addAll(List.of("--ro-bind", stage.source(javaHome, "jdk"), INNER_OPT + "/jdk"));
@@ -418,27 +426,23 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
               null));
     } else {
       // Unconfined: the agent sees the host, with only its file API held to the sandbox dir.
-      for (int i = 0; i < command.classpath().size(); i++) {
-        String entry = command.classpath().get(i);
-        if (Files.exists(Path.of(entry))) {
-          agentCp.add(stage.source(Path.of(entry), "cp" + i));
-        }
-      }
+      classpath.forEach((i, entry) -> agentCp.add(stage.source(entry, "cp" + i)));
       Path home = Path.of(stage.source(spec.sandboxDir(), "home"));
+      Path run = Path.of(stage.source(agentDir, "agent"));
       agentHome = home.toString();
       inner.addAll(
           AgentCommand.build(
               java,
               agentCp,
-              Path.of(stage.source(agentDir, "agent")),
-              Path.of(stage.source(agentDir, "agent")).resolve(spec.socket().getFileName()),
+              run,
+              run.resolve(spec.socket().getFileName()),
               Path.of(stage.source(spec.tokenFile(), "token")),
               home,
               home));
     }
 
     List<String> cmd = new ArrayList<>();
-    if (stage.active()) {
+    if (stage.active) {
       cmd.addAll(List.of("unshare", "--mount", "--propagation", "private", "--"));
     }
     cmd.addAll(List.of("/bin/bash", "-c", script, "agent-launch"));
@@ -698,19 +702,23 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     }
     if (r.cgroup != null) {
       // Report what happened in the last second before the cgroup goes.
-      r.cgroup.newLimitEvents().forEach(e -> log.warn("sandbox {}: {}", spec.sandboxId(), e));
+      logLimitEvents(spec.sandboxId(), r.cgroup);
       r.cgroup.remove();
     }
   }
 
   private void reportLimits() {
-    for (Map.Entry<String, Running> e : running.entrySet()) {
-      SandboxCgroups.Sandbox cgroup = e.getValue().cgroup;
-      if (cgroup != null) {
-        for (String event : cgroup.newLimitEvents()) {
-          log.warn("sandbox {}: {}", e.getKey(), event);
-        }
-      }
+    running.forEach(
+        (id, r) -> {
+          if (r.cgroup != null) {
+            logLimitEvents(id, r.cgroup);
+          }
+        });
+  }
+
+  private static void logLimitEvents(String id, SandboxCgroups.Sandbox cgroup) {
+    for (String event : cgroup.newLimitEvents()) {
+      log.warn("sandbox {}: {}", id, event);
     }
   }
 
@@ -758,10 +766,6 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
 
     Stage(boolean active) {
       this.active = active;
-    }
-
-    boolean active() {
-      return active && !sources.isEmpty();
     }
 
     /** The path under which the launch chain reaches {@code hostPath}. */
