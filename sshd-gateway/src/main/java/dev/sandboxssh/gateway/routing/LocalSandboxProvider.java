@@ -263,18 +263,24 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     private void awaitListening(Process p) throws SandboxUnreachableException {
-      CompletableFuture<String> line =
-          CompletableFuture.supplyAsync(
+      // A thread of its own: in the common pool (one thread on two cores) this blocking read
+      // could wait behind another caller's task and miss the timeout with the agent up.
+      CompletableFuture<String> line = new CompletableFuture<>();
+      Thread reader =
+          new Thread(
               () -> {
                 try {
                   BufferedReader out =
                       new BufferedReader(
                           new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-                  return out.readLine();
+                  line.complete(out.readLine());
                 } catch (IOException e) {
-                  return null;
+                  line.complete(null);
                 }
-              });
+              },
+              "agent-stdout-" + id);
+      reader.setDaemon(true);
+      reader.start();
       String first;
       try {
         first = line.get(connectTimeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -139,7 +139,8 @@ class AgentFailureTest {
               } catch (java.io.IOException e) {
                 return null;
               }
-            })
+            },
+            BlockingTasks.THREADS)
         .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 }

@@ -136,12 +136,13 @@ class AgentLifecycleTest {
               } catch (IOException e) {
                 return -1;
               }
-            });
+            },
+            BlockingTasks.THREADS);
     try {
       int p = port.get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
       assertThat(p).as("the gateway printed its port").isPositive();
       // Keep draining stderr so that the gateway never blocks on a full pipe.
-      CompletableFuture.runAsync(() -> drain(gateway));
+      CompletableFuture.runAsync(() -> drain(gateway), BlockingTasks.THREADS);
       return p;
     } catch (Exception e) {
       throw new AssertionError("gateway did not start", e);

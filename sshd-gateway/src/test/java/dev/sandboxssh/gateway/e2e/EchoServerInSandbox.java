@@ -80,7 +80,8 @@ public final class EchoServerInSandbox implements AutoCloseable {
               } catch (IOException e) {
                 return null;
               }
-            });
+            },
+            BlockingTasks.THREADS);
     String first;
     try {
       first = line.get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);

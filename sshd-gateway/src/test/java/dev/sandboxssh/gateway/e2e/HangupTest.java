@@ -121,7 +121,8 @@ class HangupTest {
               } catch (java.io.IOException e) {
                 return null;
               }
-            })
+            },
+            BlockingTasks.THREADS)
         .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 }

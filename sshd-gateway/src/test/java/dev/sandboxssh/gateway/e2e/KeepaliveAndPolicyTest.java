@@ -93,10 +93,11 @@ class KeepaliveAndPolicyTest {
           new BufferedReader(
               new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
       CompletableFuture<String> err =
-          CompletableFuture.supplyAsync(() -> readAll(client.getErrorStream()));
+          CompletableFuture.supplyAsync(
+              () -> readAll(client.getErrorStream()), BlockingTasks.THREADS);
       // The session was up: logged in, and the command started.
       assertThat(
-              CompletableFuture.supplyAsync(() -> readLine(out))
+              CompletableFuture.supplyAsync(() -> readLine(out), BlockingTasks.THREADS)
                   .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS))
           .as("first line")
           .isEqualTo("up");

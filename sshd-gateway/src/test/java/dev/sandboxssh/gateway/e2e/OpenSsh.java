@@ -128,7 +128,8 @@ public final class OpenSsh {
             } catch (IOException e) {
               // The client exited without reading its input; its result tells why.
             }
-          });
+          },
+          BlockingTasks.THREADS);
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
         return fail(
@@ -156,7 +157,8 @@ public final class OpenSsh {
           } catch (IOException e) {
             return new byte[0];
           }
-        });
+        },
+        BlockingTasks.THREADS);
   }
 
   /** The absolute path of an OpenSSH binary, failing the test when it is not installed. */

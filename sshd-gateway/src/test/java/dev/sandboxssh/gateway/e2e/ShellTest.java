@@ -69,8 +69,10 @@ class ShellTest {
       MinaClient.Output err = new MinaClient.Output();
       CompletableFuture<Void> copied =
           CompletableFuture.allOf(
-              CompletableFuture.runAsync(() -> copy(ssh.getInputStream(), out)),
-              CompletableFuture.runAsync(() -> copy(ssh.getErrorStream(), err)));
+              CompletableFuture.runAsync(
+                  () -> copy(ssh.getInputStream(), out), BlockingTasks.THREADS),
+              CompletableFuture.runAsync(
+                  () -> copy(ssh.getErrorStream(), err), BlockingTasks.THREADS));
       Supplier<String> state = () -> "stdout: " + out.text() + "; stderr: " + err.text();
       OutputStream keys = ssh.getOutputStream();
 
