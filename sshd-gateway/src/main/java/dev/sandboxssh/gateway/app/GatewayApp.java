@@ -6,6 +6,7 @@ import dev.sandboxssh.gateway.routing.IsolatedAgentLauncher;
 import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
 import dev.sandboxssh.gateway.routing.RemoteSandboxProvider;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
+import dev.sandboxssh.gateway.server.AlgorithmPolicy;
 import dev.sandboxssh.gateway.server.GatewayServer;
 import dev.sandboxssh.gateway.store.FirstStart;
 import dev.sandboxssh.gateway.store.OwnershipStore;
@@ -72,10 +73,11 @@ public final class GatewayApp implements AutoCloseable {
       throw e;
     }
     log.info(
-        "gateway listening on {}:{}; local sandboxes: {}",
+        "gateway listening on {}:{}; local sandboxes: {}; chacha20-poly1305 on {}",
         config.host(),
         app.port(),
-        app.launcher.describe());
+        app.launcher.describe(),
+        AlgorithmPolicy.chacha20Poly1305Implementation());
     String mode =
         config.local().isolation() == GatewayConfig.Isolation.REQUIRED
             ? "local.isolation is required: local sandboxes will not start"

@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.server;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.sshd.common.cipher.BuiltinCiphers;
+import org.apache.sshd.common.cipher.CipherFactory;
 import org.apache.sshd.common.compression.BuiltinCompressions;
 import org.apache.sshd.common.kex.BuiltinDHFactories;
 import org.apache.sshd.common.mac.BuiltinMacs;
@@ -34,11 +35,16 @@ public final class AlgorithmPolicy {
           BuiltinDHFactories.dhg18_512,
           BuiltinDHFactories.dhg14_256);
 
-  static final List<BuiltinCiphers> CIPHERS =
+  /**
+   * Ciphers in the server's order of preference (clients choose by their own order; stock OpenSSH
+   * asks for chacha20-poly1305 first). chacha20-poly1305 is the gateway's own implementation on the
+   * JDK's ChaCha20, not MINA's plain-Java one.
+   */
+  static final List<CipherFactory> CIPHERS =
       List.of(
           BuiltinCiphers.aes128gcm,
           BuiltinCiphers.aes256gcm,
-          BuiltinCiphers.cc20p1305_openssh,
+          ChaCha20Poly1305Cipher.FACTORY,
           BuiltinCiphers.aes128ctr,
           BuiltinCiphers.aes192ctr,
           BuiltinCiphers.aes256ctr);
@@ -65,6 +71,11 @@ public final class AlgorithmPolicy {
       List.of(BuiltinCompressions.none, BuiltinCompressions.delayedZlib);
 
   private AlgorithmPolicy() {}
+
+  /** Says which Poly1305 chacha20-poly1305 runs on, for the start-up log. */
+  public static String chacha20Poly1305Implementation() {
+    return ChaCha20Poly1305Cipher.poly1305Implementation();
+  }
 
   /** Restricts {@code server} to the policy's algorithms that this JVM supports. */
   public static void apply(SshServer server) {
