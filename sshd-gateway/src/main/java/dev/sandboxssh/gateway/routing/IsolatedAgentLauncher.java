@@ -17,6 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -131,6 +135,20 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private volatile ScheduledFuture<?> limitWatch;
   private volatile AgentStartupCache startupCache;
+
+  /**
+   * The one thread that starts agents and their network helpers. bwrap's --die-with-parent is
+   * PR_SET_PDEATHSIG, which fires when the thread that forked it exits, not the process: started
+   * from a session's thread, an agent died when that thread did (an sftp session's end, a pool
+   * thread's idle expiry). This thread lives as long as the launcher.
+   */
+  private final ExecutorService spawner =
+      Executors.newSingleThreadExecutor(
+          task -> {
+            Thread t = new Thread(task, "agent-spawner");
+            t.setDaemon(true);
+            return t;
+          });
 
   private IsolatedAgentLauncher(
       GatewayConfig.Local config,
@@ -548,7 +566,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     // The agent builds its processes' environment itself; pass it nothing of the gateway's.
     builder.environment().keySet().retainAll(List.of("PATH", "LANG", "TZ"));
     builder.environment().put("HOME", agentHome);
-    Process process = builder.start();
+    Process process = spawn(builder);
     running.put(spec.sandboxId(), new Running(cgroup, slirp ? info : null));
     return process;
   }
@@ -711,7 +729,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
                 "/proc/" + pid + "/ns/net",
                 "tap0")
             .redirectErrorStream(true);
-    Process slirp = pb.start();
+    Process slirp = spawn(pb);
     r.slirp = slirp;
     InputStream out = slirp.getInputStream();
     int ready = -1;
@@ -806,6 +824,33 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     }
     if (cgroups != null) {
       cgroups.close();
+    }
+    // Its thread's exit takes with it (PDEATHSIG) any agent still running.
+    spawner.shutdown();
+  }
+
+  /** Starts {@code builder}'s process from the spawner thread (see {@link #spawner}). */
+  private Process spawn(ProcessBuilder builder) throws IOException {
+    Future<Process> started = spawner.submit(builder::start);
+    try {
+      return started.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      // It may still start: make sure it does not outlive the interrupted launch.
+      spawner.execute(
+          () -> {
+            try {
+              started.get().destroyForcibly();
+            } catch (Exception ignored) {
+              // Never started.
+            }
+          });
+      throw new IOException("interrupted while starting " + builder.command().get(0), e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException(e.getCause());
     }
   }
 
