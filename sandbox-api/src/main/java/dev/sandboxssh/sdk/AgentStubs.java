@@ -1,13 +1,20 @@
 package dev.sandboxssh.sdk;
 
+import dev.sandboxssh.api.v1.ConnectRequest;
 import dev.sandboxssh.api.v1.FilesystemServiceGrpc;
 import dev.sandboxssh.api.v1.NetworkServiceGrpc;
+import dev.sandboxssh.api.v1.ProcessEvent;
 import dev.sandboxssh.api.v1.ProcessServiceGrpc;
+import dev.sandboxssh.api.v1.StartRequest;
+import dev.sandboxssh.grpc.AliasingMarshaller;
 import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -19,6 +26,14 @@ final class AgentStubs {
    * socket; a few chunks keep the pipe full and still bound what one stream buffers.
    */
   static final int STREAM_READY_THRESHOLD = 256 * 1024;
+
+  // Output chunks parsed as views of the received message, not copied out of it.
+  private static final MethodDescriptor<StartRequest, ProcessEvent> START =
+      AliasingMarshaller.forResponses(
+          ProcessServiceGrpc.getStartMethod(), ProcessEvent.getDefaultInstance());
+  private static final MethodDescriptor<ConnectRequest, ProcessEvent> CONNECT =
+      AliasingMarshaller.forResponses(
+          ProcessServiceGrpc.getConnectMethod(), ProcessEvent.getDefaultInstance());
 
   final ManagedChannel channel;
   final CallCredentials credentials;
@@ -32,6 +47,20 @@ final class AgentStubs {
     return ProcessServiceGrpc.newStub(channel)
         .withCallCredentials(credentials)
         .withOnReadyThreshold(STREAM_READY_THRESHOLD);
+  }
+
+  /** ProcessService.Start (server-streaming), its output chunks parsed without a copy. */
+  void start(StartRequest request, StreamObserver<ProcessEvent> events) {
+    ProcessServiceGrpc.ProcessServiceStub stub = processAsync();
+    ClientCalls.asyncServerStreamingCall(
+        channel.newCall(START, stub.getCallOptions()), request, events);
+  }
+
+  /** ProcessService.Connect (server-streaming), its output chunks parsed without a copy. */
+  void connect(ConnectRequest request, StreamObserver<ProcessEvent> events) {
+    ProcessServiceGrpc.ProcessServiceStub stub = processAsync();
+    ClientCalls.asyncServerStreamingCall(
+        channel.newCall(CONNECT, stub.getCallOptions()), request, events);
   }
 
   ProcessServiceGrpc.ProcessServiceBlockingStub processBlocking() {

@@ -13,13 +13,13 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
 
 /**
  * A running command or terminal: its output stream, its input, and its end (E2B's {@code
@@ -40,8 +40,8 @@ public final class CommandHandle {
   private static final Duration INPUT_STALL = Duration.ofMinutes(10);
 
   private final AgentStubs stubs;
-  private final Consumer<byte[]> onStdout;
-  private final Consumer<byte[]> onStderr;
+  private final OutputSink onStdout;
+  private final OutputSink onStderr;
   private final CompletableFuture<Integer> started = new CompletableFuture<>();
   private final CompletableFuture<CommandResult> exit = new CompletableFuture<>();
   private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
@@ -51,7 +51,7 @@ public final class CommandHandle {
   private volatile boolean disconnected;
   private InputCall input; // guarded by inputLock
 
-  CommandHandle(AgentStubs stubs, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+  CommandHandle(AgentStubs stubs, OutputSink onStdout, OutputSink onStderr) {
     this.stubs = stubs;
     this.onStdout = onStdout;
     this.onStderr = onStderr;
@@ -114,13 +114,15 @@ public final class CommandHandle {
     }
   }
 
-  private static void deliver(
-      Consumer<byte[]> callback, ByteArrayOutputStream sink, ByteString data) {
-    if (callback != null) {
-      callback.accept(data.toByteArray());
-    } else {
-      byte[] bytes = data.toByteArray();
-      sink.write(bytes, 0, bytes.length);
+  private static void deliver(OutputSink callback, ByteArrayOutputStream sink, ByteString data) {
+    try {
+      if (callback == null) {
+        data.writeTo(sink);
+      } else {
+        callback.accept(data);
+      }
+    } catch (IOException e) {
+      // A stream sink that failed (stdoutTo): the chunk is dropped, as documented there.
     }
   }
 
@@ -196,8 +198,16 @@ public final class CommandHandle {
    * not ready for more, which is how a slow reader pushes back on the writer.
    */
   public void sendStdin(byte[] data) {
+    sendStdin(data, 0, data.length);
+  }
+
+  /**
+   * As {@link #sendStdin(byte[])}, for {@code length} bytes of {@code data} from {@code offset}.
+   */
+  public void sendStdin(byte[] data, int offset, int length) {
+    ByteString chunk = ByteString.copyFrom(data, offset, length);
     synchronized (inputLock) {
-      openInput().send(InputRequest.newBuilder().setData(ByteString.copyFrom(data)).build());
+      openInput().send(InputRequest.newBuilder().setData(chunk).build());
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.sandboxssh.sdk;
 
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,8 +19,8 @@ public final class CommandOptions {
   int rows;
   String term = "";
   final Map<String, Integer> modes = new LinkedHashMap<>();
-  Consumer<byte[]> onStdout;
-  Consumer<byte[]> onStderr;
+  OutputSink stdout;
+  OutputSink stderr;
 
   private CommandOptions() {}
 
@@ -91,13 +92,29 @@ public final class CommandOptions {
    * is collected into {@link CommandResult#stdout()}.
    */
   public CommandOptions onStdout(Consumer<byte[]> onStdout) {
-    this.onStdout = onStdout;
+    this.stdout = onStdout == null ? null : data -> onStdout.accept(data.toByteArray());
     return this;
   }
 
   /** Receives stderr chunks, as {@link #onStdout}. */
   public CommandOptions onStderr(Consumer<byte[]> onStderr) {
-    this.onStderr = onStderr;
+    this.stderr = onStderr == null ? null : data -> onStderr.accept(data.toByteArray());
+    return this;
+  }
+
+  /**
+   * Writes stdout (or terminal output) chunks to {@code sink} as {@link #onStdout} delivers them,
+   * without copying each chunk first: the array {@code sink.write} gets is the received message's
+   * own, valid only during the call. An {@link java.io.IOException} from the sink drops that chunk.
+   */
+  public CommandOptions stdoutTo(OutputStream sink) {
+    this.stdout = sink == null ? null : OutputSink.writingTo(sink);
+    return this;
+  }
+
+  /** Writes stderr chunks to {@code sink}, as {@link #stdoutTo}. */
+  public CommandOptions stderrTo(OutputStream sink) {
+    this.stderr = sink == null ? null : OutputSink.writingTo(sink);
     return this;
   }
 }

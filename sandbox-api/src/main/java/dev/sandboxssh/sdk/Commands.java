@@ -46,8 +46,8 @@ public final class Commands {
   }
 
   CommandHandle start(StartRequest.Builder request, CommandOptions options) {
-    CommandHandle handle = new CommandHandle(stubs, options.onStdout, options.onStderr);
-    stubs.processAsync().start(request.build(), handle.observer());
+    CommandHandle handle = new CommandHandle(stubs, options.stdout, options.stderr);
+    stubs.start(request.build(), handle.observer());
     return handle.awaitStarted(START_TIMEOUT);
   }
 
@@ -113,10 +113,8 @@ public final class Commands {
    * Attaches to a running process with a new handle; a terminal first replays its recent output.
    */
   public CommandHandle connect(int pid, CommandOptions options) {
-    CommandHandle handle = new CommandHandle(stubs, options.onStdout, options.onStderr);
-    stubs
-        .processAsync()
-        .connect(ConnectRequest.newBuilder().setPid(pid).build(), handle.observer());
+    CommandHandle handle = new CommandHandle(stubs, options.stdout, options.stderr);
+    stubs.connect(ConnectRequest.newBuilder().setPid(pid).build(), handle.observer());
     return handle.awaitStarted(START_TIMEOUT);
   }
 

@@ -74,6 +74,8 @@ interface LibC extends Library {
 
   NativeLong write(int fd, byte[] buffer, NativeLong count) throws LastErrorException;
 
+  NativeLong write(int fd, Pointer buffer, NativeLong count) throws LastErrorException;
+
   int close(int fd);
 
   int F_SETPIPE_SZ = 1031;

@@ -8,7 +8,6 @@ import dev.sandboxssh.api.v1.Started;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -193,7 +192,7 @@ final class ManagedProcess {
                     n += m;
                   }
                   if (n > 0) {
-                    broadcast(kind, Arrays.copyOf(buffer, n));
+                    broadcast(kind, ByteString.copyFrom(buffer, 0, n));
                   }
                 }
               } catch (IOException e) {
@@ -208,8 +207,7 @@ final class ManagedProcess {
     return done;
   }
 
-  private void broadcast(Kind kind, byte[] data) {
-    ByteString bytes = ByteString.copyFrom(data);
+  private void broadcast(Kind kind, ByteString bytes) {
     ProcessEvent.Builder event = ProcessEvent.newBuilder();
     switch (kind) {
       case STDOUT -> event.setStdout(bytes);
@@ -219,7 +217,7 @@ final class ManagedProcess {
     ProcessEvent built = event.build();
     synchronized (broadcastLock) {
       if (scrollback != null) {
-        scrollback.append(data);
+        scrollback.append(bytes);
       }
       for (EventSink sink : sinks) {
         if (!sink.send(built)) {

@@ -1,5 +1,6 @@
 package dev.sandboxssh.agent.process;
 
+import com.google.protobuf.ByteString;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
@@ -37,6 +38,11 @@ final class NativeProcess {
   private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
   private boolean reaped; // guarded by this
   private boolean stdinClosed; // guarded by this
+  // Native memory that input chunks are copied into once on their way to write(2); a byte[]
+  // would cost a copy out of the message and another into JNA's native buffer.
+  private Memory staging; // guarded by stagingLock
+  private final Object stagingLock = new Object();
+  private static final int STAGING_BYTES = 256 * 1024;
 
   private NativeProcess(int pid, boolean pty, int inFd, int outFd, int errFd) {
     this.pid = pid;
@@ -165,6 +171,34 @@ final class NativeProcess {
         if (e.getErrorCode() != LibC.EINTR) {
           throw new IOException("write to stdin failed: errno " + e.getErrorCode());
         }
+      }
+    }
+  }
+
+  /** Writes a chunk of input to stdin, as {@link #write(byte[])}, with one copy of its bytes. */
+  void write(ByteString data) throws IOException {
+    synchronized (this) {
+      if (stdinClosed) {
+        throw new IOException("stdin is closed");
+      }
+    }
+    synchronized (stagingLock) {
+      if (staging == null) {
+        staging = new Memory(STAGING_BYTES);
+      }
+      for (int off = 0; off < data.size(); ) {
+        int n = Math.min(STAGING_BYTES, data.size() - off);
+        data.substring(off, off + n).copyTo(staging.getByteBuffer(0, n));
+        for (int done = 0; done < n; ) {
+          try {
+            done += C.write(inFd, staging.share(done), new NativeLong(n - done)).intValue();
+          } catch (LastErrorException e) {
+            if (e.getErrorCode() != LibC.EINTR) {
+              throw new IOException("write to stdin failed: errno " + e.getErrorCode());
+            }
+          }
+        }
+        off += n;
       }
     }
   }

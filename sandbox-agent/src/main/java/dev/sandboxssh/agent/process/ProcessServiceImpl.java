@@ -340,7 +340,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
   private static void deliver(ManagedProcess target, InputRequest input) {
     try {
       if (!input.getData().isEmpty()) {
-        target.process().write(input.getData().toByteArray());
+        target.process().write(input.getData());
       }
       if (input.getEof()) {
         target.process().closeStdin();

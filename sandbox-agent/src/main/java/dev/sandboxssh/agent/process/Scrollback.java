@@ -1,5 +1,7 @@
 package dev.sandboxssh.agent.process;
 
+import com.google.protobuf.ByteString;
+
 /** The last {@code capacity} bytes a terminal printed, replayed to a caller that re-attaches. */
 final class Scrollback {
   private final byte[] ring;
@@ -10,12 +12,16 @@ final class Scrollback {
   }
 
   /** Appends output, forgetting the oldest bytes beyond the capacity. */
-  synchronized void append(byte[] data) {
-    int from = Math.max(0, data.length - ring.length);
-    for (int i = from; i < data.length; i++) {
-      ring[(int) ((written + i - from) % ring.length)] = data[i];
-    }
-    written += data.length - from;
+  synchronized void append(ByteString data) {
+    int size = data.size();
+    int from = Math.max(0, size - ring.length);
+    int count = size - from;
+    // At most two copies: up to the end of the ring, then from its start.
+    int at = (int) (written % ring.length);
+    int first = Math.min(count, ring.length - at);
+    data.copyTo(ring, from, at, first);
+    data.copyTo(ring, from + first, 0, count - first);
+    written += count;
   }
 
   /** The retained bytes, oldest first. */

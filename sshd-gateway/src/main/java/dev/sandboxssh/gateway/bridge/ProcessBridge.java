@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -42,7 +41,9 @@ public final class ProcessBridge implements Command {
   /** The sandbox user's shell: {@code $SHELL -c COMMAND} for exec, a login shell for shell. */
   static final String SHELL = "/bin/bash";
 
-  private static final int STDIN_CHUNK = 32 * 1024;
+  // One gRPC message per read: the larger, the fewer per-message costs (thread hand-offs, framing)
+  // per byte uploaded. MINA's channel window (2 MiB) bounds what one read can return.
+  private static final int STDIN_CHUNK = 256 * 1024;
 
   /** What the client asked for. */
   public enum Kind {
@@ -122,8 +123,8 @@ public final class ProcessBridge implements Command {
         CommandOptions.create()
             .background(true)
             .envs(channel.acceptedEnv())
-            .onStdout(data -> toClient(out, data))
-            .onStderr(data -> toClient(err, data));
+            .stdoutTo(new ToClient(out))
+            .stderrTo(new ToClient(err));
     PtyRequest pty = channel.pty();
     if (pty != null) {
       options.env("TERM", pty.term()).pty(pty.cols(), pty.rows(), pty.term(), pty.modes());
@@ -194,15 +195,33 @@ public final class ProcessBridge implements Command {
     }
   }
 
-  /** Writes one chunk of output to the client, blocking while its window is full. */
-  private void toClient(OutputStream stream, byte[] data) {
-    try {
-      stream.write(data);
-      stream.flush();
-      context.addBytesOut(data.length);
-    } catch (IOException e) {
-      // The channel is closing; destroy() hangs the process up.
-      log.debug("dropping {} bytes for a closed channel", data.length);
+  /**
+   * Writes each chunk of output to the client as it arrives, blocking while the client's window is
+   * full. The chunk is the received gRPC message's own array (no copy on the way); MINA copies it
+   * into its packets before write returns.
+   */
+  private final class ToClient extends OutputStream {
+    private final OutputStream channel;
+
+    ToClient(OutputStream channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    public void write(byte[] data, int offset, int length) {
+      try {
+        channel.write(data, offset, length);
+        channel.flush();
+        context.addBytesOut(length);
+      } catch (IOException e) {
+        // The channel is closing; destroy() hangs the process up.
+        log.debug("dropping {} bytes for a closed channel", length);
+      }
+    }
+
+    @Override
+    public void write(int b) {
+      write(new byte[] {(byte) b}, 0, 1);
     }
   }
 
@@ -211,7 +230,7 @@ public final class ProcessBridge implements Command {
     try {
       for (int n; (n = in.read(buffer)) >= 0; ) {
         if (n > 0) {
-          handle.sendStdin(Arrays.copyOf(buffer, n));
+          handle.sendStdin(buffer, 0, n);
           context.addBytesIn(n);
         }
       }

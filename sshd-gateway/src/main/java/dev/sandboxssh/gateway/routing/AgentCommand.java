@@ -73,7 +73,7 @@ final class AgentCommand {
     cmd.add("-Djava.io.tmpdir=" + tmpDir);
     cmd.add("-Djna.tmpdir=" + tmpDir);
     // The gateway logs the agent's stderr under its own timestamp and the sandbox id.
-    cmd.add("-Dlogback.configurationFile=agent-child-logback.xml");
+    cmd.add("-Dsandbox.agent.logging=child");
     if (Runtime.version().feature() >= 21) {
       cmd.add("--enable-native-access=ALL-UNNAMED");
     }
