@@ -10,6 +10,7 @@ import dev.sandboxssh.sdk.CommandResult;
 import dev.sandboxssh.sdk.Commands;
 import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +18,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -51,7 +51,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class ChunkPathBench {
   static final long TOTAL = 256L << 20;
-  static final int CHUNK = 32 << 10;
   static final Duration TIMEOUT = Duration.ofMinutes(2);
 
   /**
@@ -66,7 +65,6 @@ public class ChunkPathBench {
   private ChildAgent child;
   private Sandbox sandbox;
   private Commands commands;
-  private final byte[] chunk = new byte[CHUNK];
 
   @Setup(Level.Trial)
   public void start() throws IOException {
@@ -109,31 +107,59 @@ public class ChunkPathBench {
     }
   }
 
-  /** {@code head -c 256M /dev/zero}, its stdout delivered to a callback, as byte[] copies. */
+  /**
+   * {@code head -c 256M /dev/zero}, its stdout written to a stream ({@code stdoutTo}), as the
+   * gateway's bridge receives it: each chunk is the received message's own array.
+   */
   @Benchmark
-  public long download(Megabytes moved) {
-    AtomicLong received = new AtomicLong();
-    CommandHandle handle =
-        commands.start(
-            List.of("head", "-c", Long.toString(TOTAL), "/dev/zero"),
-            CommandOptions.create()
-                .background(true)
-                .onStdout(data -> received.addAndGet(data.length)));
-    finish(handle);
-    if (received.get() != TOTAL) {
-      throw new IllegalStateException("received " + received.get() + " of " + TOTAL + " bytes");
-    }
-    moved.add(TOTAL);
-    return received.get();
+  public long downloadStream(Megabytes moved) {
+    CountingStream received = new CountingStream();
+    return download(CommandOptions.create().background(true).stdoutTo(received), received, moved);
   }
 
-  /** 256 MiB in 32 KiB {@code sendStdin} chunks into {@code wc -c}, which counts them. */
+  /** The same through {@code onStdout}, which hands the callback a copy of each chunk. */
   @Benchmark
-  public long upload(Megabytes moved) {
+  public long downloadCallback(Megabytes moved) {
+    CountingStream received = new CountingStream();
+    return download(
+        CommandOptions.create()
+            .background(true)
+            .onStdout(data -> received.write(data, 0, data.length)),
+        received,
+        moved);
+  }
+
+  private long download(CommandOptions options, CountingStream received, Megabytes moved) {
+    finish(commands.start(List.of("head", "-c", Long.toString(TOTAL), "/dev/zero"), options));
+    if (received.count != TOTAL) {
+      throw new IllegalStateException("received " + received.count + " of " + TOTAL + " bytes");
+    }
+    moved.add(TOTAL);
+    return received.count;
+  }
+
+  /** Chunks for {@link #upload}: its own state, so that only upload runs once per size. */
+  @State(Scope.Benchmark)
+  public static class Input {
+    /** 32 KiB: one SSH packet per message. 256 KiB: the most the gateway's bridge sends at once. */
+    @Param({"32768", "262144"})
+    public int chunkBytes;
+
+    byte[] chunk;
+
+    @Setup(Level.Trial)
+    public void allocate() {
+      chunk = new byte[chunkBytes];
+    }
+  }
+
+  /** 256 MiB written with {@code sendStdin} into {@code wc -c}, which counts them. */
+  @Benchmark
+  public long upload(Input input, Megabytes moved) {
     CommandHandle handle =
         commands.start(List.of("wc", "-c"), CommandOptions.create().background(true));
-    for (long sent = 0; sent < TOTAL; sent += CHUNK) {
-      handle.sendStdin(chunk);
+    for (long sent = 0; sent < TOTAL; sent += input.chunk.length) {
+      handle.sendStdin(input.chunk);
     }
     handle.closeStdin();
     long counted = Long.parseLong(finish(handle).stdout().strip());
@@ -142,6 +168,21 @@ public class ChunkPathBench {
     }
     moved.add(TOTAL);
     return counted;
+  }
+
+  /** Counts what it is given; written by the handle's delivery thread, read after the exit. */
+  private static final class CountingStream extends OutputStream {
+    volatile long count;
+
+    @Override
+    public void write(int b) {
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      count += len;
+    }
   }
 
   private static CommandResult finish(CommandHandle handle) {
