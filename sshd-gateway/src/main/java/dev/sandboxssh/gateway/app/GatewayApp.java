@@ -29,13 +29,14 @@ public final class GatewayApp implements AutoCloseable {
   private final OwnershipStore store;
   private final ScheduledExecutorService scheduler;
   private final IsolatedAgentLauncher launcher;
+  private final DataDir dataDir;
   private final LocalSandboxProvider local;
   private final SandboxResolver resolver;
   private final GatewayServer server;
 
   private GatewayApp(GatewayConfig config) throws IOException {
     this.config = config;
-    DataDir dataDir = new DataDir(config.dataDir()).create();
+    this.dataDir = new DataDir(config.dataDir()).create();
     this.store = SqliteOwnershipStore.open(config.effectiveDatabaseUrl());
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
@@ -85,6 +86,13 @@ public final class GatewayApp implements AutoCloseable {
     for (String missing : app.launcher.missing()) {
       log.warn("{}: {}", mode, missing);
     }
+    // Under run/ but not a sandbox's run dir: ".aot" is no DNS label.
+    Thread cache =
+        new Thread(
+            () -> app.launcher.prepareStartupCache(app.dataDir.run().resolve(".aot")),
+            "agent-startup-cache");
+    cache.setDaemon(true);
+    cache.start();
     return app;
   }
 

@@ -109,7 +109,8 @@ public final class ConfigLoader {
             lo.choice("user", GatewayConfig.InnerUser.values(), dlo.user()),
             lo.uidRange("uid-range", dlo.uidRange()),
             limits(lo.section("limits"), dr),
-            lo.string("java-command", dlo.javaCommand(), true));
+            lo.string("java-command", dlo.javaCommand(), true),
+            lo.bool("startup-cache", dlo.startupCache()));
     lo.finish();
 
     Section en = s.section("env");

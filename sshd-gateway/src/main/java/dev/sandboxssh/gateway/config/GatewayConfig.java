@@ -111,6 +111,9 @@ public record GatewayConfig(
    * @param uidRange host uids for sandboxes when the gateway runs as root
    * @param limits per-sandbox limits
    * @param javaCommand the java binary that runs agents; null means this JVM's
+   * @param startupCache whether confined agents start from an AOT cache of the agent's start-up
+   *     (JDK 25 or later), made once per gateway jar and JDK by a training run in a sandbox of its
+   *     own
    */
   public record Local(
       Duration idleTimeout,
@@ -119,21 +122,31 @@ public record GatewayConfig(
       InnerUser user,
       UidRange uidRange,
       SandboxLimits limits,
-      String javaCommand) {
+      String javaCommand,
+      boolean startupCache) {
 
     /** This config with another isolation mode. */
     public Local withIsolation(Isolation isolation) {
-      return new Local(idleTimeout, isolation, network, user, uidRange, limits, javaCommand);
+      return new Local(
+          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
     }
 
     /** This config with other limits. */
     public Local withLimits(SandboxLimits limits) {
-      return new Local(idleTimeout, isolation, network, user, uidRange, limits, javaCommand);
+      return new Local(
+          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
     }
 
     /** This config with another idle timeout. */
     public Local withIdleTimeout(Duration idleTimeout) {
-      return new Local(idleTimeout, isolation, network, user, uidRange, limits, javaCommand);
+      return new Local(
+          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
+    }
+
+    /** This config with or without the agent start-up cache. */
+    public Local withStartupCache(boolean startupCache) {
+      return new Local(
+          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
     }
   }
 
@@ -228,7 +241,8 @@ public record GatewayConfig(
             InnerUser.USER,
             new UidRange(300_000, 399_999),
             new SandboxLimits(1024, 2L << 30, 0, 8192),
-            null),
+            null,
+            true),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         new Limits(1000, 1000, 64 * 1024, 64, 64),
         new Forwarding(true, true, true, true, List.of("*:*")),

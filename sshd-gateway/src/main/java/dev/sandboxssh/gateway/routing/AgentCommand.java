@@ -40,7 +40,7 @@ final class AgentCommand {
 
   /** {@code java <opts> -cp CP AgentMain --listen unix:SOCKET --token-file TOKEN ...}. */
   List<String> build(Path tmpDir, Path socket, Path tokenFile, Path home, Path root) {
-    return build(java, classpath, tmpDir, socket, tokenFile, home, root);
+    return build(java, classpath, List.of(), tmpDir, socket, tokenFile, home, root);
   }
 
   /**
@@ -50,6 +50,7 @@ final class AgentCommand {
   static List<String> build(
       String java,
       List<String> classpath,
+      List<String> jvmOptions,
       Path tmpDir,
       Path socket,
       Path tokenFile,
@@ -77,6 +78,11 @@ final class AgentCommand {
     if (Runtime.version().feature() >= 21) {
       cmd.add("--enable-native-access=ALL-UNNAMED");
     }
+    // The gateway reads the agent's first stdout line ("listening ..."); the JVM's own warnings
+    // (an AOT cache that does not match, say) go to stderr, which the gateway logs.
+    cmd.add("-Xlog:disable");
+    cmd.add("-Xlog:all=warning:stderr");
+    cmd.addAll(jvmOptions);
     cmd.add("-cp");
     cmd.add(String.join(File.pathSeparator, classpath));
     cmd.add(MAIN_CLASS);

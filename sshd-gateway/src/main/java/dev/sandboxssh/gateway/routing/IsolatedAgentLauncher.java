@@ -130,6 +130,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private final String script;
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private volatile ScheduledFuture<?> limitWatch;
+  private volatile AgentStartupCache startupCache;
 
   private IsolatedAgentLauncher(
       GatewayConfig.Local config,
@@ -359,8 +360,68 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     return String.join(", ", parts);
   }
 
+  /**
+   * Makes (or finds) the agent start-up cache under {@code dir} and starts using it; does nothing
+   * where it cannot apply. Blocks for a training run of some CPU seconds: call it off the way.
+   */
+  public void prepareStartupCache(Path dir) {
+    String why = startupCacheUnavailable();
+    if (why != null) {
+      log.info("agent start-up cache: none ({})", why);
+      return;
+    }
+    AgentStartupCache cache = new AgentStartupCache(dir, command.java(), command.classpath());
+    cache.make(
+        new AgentStartupCache.Trainer() {
+          @Override
+          public Process launch(LocalAgentSpec spec, Path out) throws IOException {
+            return IsolatedAgentLauncher.this.launch(spec, out);
+          }
+
+          @Override
+          public void giveToSandbox(Path sandboxDir, Path dir) throws IOException {
+            if (uids != null) {
+              // Owned before launch, so uidFor keeps the training run's own uid for it.
+              SandboxUids.chownTree(sandboxDir, uids.trainingUid());
+              SandboxUids.chown(dir, uids.trainingUid());
+            }
+          }
+
+          @Override
+          public void stopped(LocalAgentSpec spec) {
+            IsolatedAgentLauncher.this.stopped(spec);
+          }
+        });
+    startupCache = cache;
+  }
+
+  /** Why agents cannot use a start-up cache here, or null when they can. */
+  private String startupCacheUnavailable() {
+    if (!config.startupCache()) {
+      return "local.startup-cache is off";
+    }
+    if (bwrap == null) {
+      return "only confined agents use one";
+    }
+    if (config.javaCommand() != null || Runtime.version().feature() < 25) {
+      return "it needs the gateway's own JVM at JDK 25 or later";
+    }
+    for (String entry : command.classpath()) {
+      // The JVM caches classes from jar files only.
+      if (Files.isDirectory(Path.of(entry))) {
+        return "the classpath has a directory: " + entry;
+      }
+    }
+    return null;
+  }
+
   @Override
   public Process launch(LocalAgentSpec spec) throws IOException {
+    return launch(spec, null);
+  }
+
+  /** Starts an agent; with {@code trainingOutput}, one that writes a start-up cache there. */
+  private Process launch(LocalAgentSpec spec, Path trainingOutput) throws IOException {
     if (cannotStage != null) {
       throw new IOException(
           "root cannot make the private mount namespace for the sandbox's files: " + cannotStage);
@@ -390,6 +451,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
 
     List<String> inner = new ArrayList<>();
     List<String> agentCp = new ArrayList<>();
+    List<String> jvmOptions = new ArrayList<>();
     // Classpath entries by their index: the name each is staged and bound under.
     Map<Integer, Path> classpath = new TreeMap<>();
     for (int i = 0; i < command.classpath().size(); i++) {
@@ -414,11 +476,24 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
         inner.addAll(List.of("--ro-bind", stage.source(javaHome, "jdk"), INNER_OPT + "/jdk"));
         java = INNER_OPT + "/jdk/bin/java";
       }
+      // Every agent sees the cache at one path, as the training run wrote it.
+      AgentStartupCache cache = startupCache;
+      Path cacheFile = cache != null ? cache.file() : null;
+      if (trainingOutput != null) {
+        inner.addAll(
+            List.of("--bind", stage.source(trainingOutput, "aot-out"), INNER_OPT + "/aot-out"));
+        jvmOptions.add("-XX:AOTCacheOutput=" + INNER_OPT + "/aot-out/agent.aot");
+      } else if (cacheFile != null) {
+        inner.addAll(
+            List.of("--ro-bind", stage.source(cacheFile, "aot"), INNER_OPT + "/agent.aot"));
+        jvmOptions.add("-XX:AOTCache=" + INNER_OPT + "/agent.aot");
+      }
       inner.add("--");
       inner.addAll(
           AgentCommand.build(
               java,
               agentCp,
+              jvmOptions,
               Path.of("/tmp"),
               INNER_RUN.resolve(spec.socket().getFileName()),
               INNER_TOKEN,
@@ -434,6 +509,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
           AgentCommand.build(
               java,
               agentCp,
+              jvmOptions,
               run,
               run.resolve(spec.socket().getFileName()),
               Path.of(stage.source(spec.tokenFile(), "token")),

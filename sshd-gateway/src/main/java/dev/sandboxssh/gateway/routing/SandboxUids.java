@@ -28,9 +28,17 @@ final class SandboxUids {
   }
 
   /**
+   * The uid of the agent start-up cache's training run: the range's last, which no sandbox gets, so
+   * the training sandbox shares its uid with none.
+   */
+  int trainingUid() {
+    return (int) range.last();
+  }
+
+  /**
    * The uid of the sandbox whose directory is {@code sandboxDir}: the directory's owner when that
-   * is in the range and no other sandbox has it, else the lowest free uid of the range, given to
-   * the directory and everything in it.
+   * is in the range and no other sandbox has it, else the lowest free uid of the range (but the
+   * training run's), given to the directory and everything in it.
    */
   synchronized int uidFor(Path sandboxDir) throws IOException {
     Map<Integer, Path> taken = new HashMap<>();
@@ -45,7 +53,7 @@ final class SandboxUids {
     if (inRange(current) && !taken.containsKey(current)) {
       return current;
     }
-    for (long uid = range.first(); uid <= range.last(); uid++) {
+    for (long uid = range.first(); uid < range.last(); uid++) {
       if (!taken.containsKey((int) uid)) {
         chownTree(sandboxDir, (int) uid);
         return (int) uid;

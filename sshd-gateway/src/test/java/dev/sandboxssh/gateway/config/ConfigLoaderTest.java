@@ -132,6 +132,7 @@ class ConfigLoaderTest {
               uid-range: 500000-500999
               limits: {max-processes: 64, memory: 512m, cpus: "0.5", max-open-files: 1024}
               java-command: /usr/bin/java
+              startup-cache: false
             env:
               extra: [MY_*, CI]
             forwarding:
@@ -157,7 +158,8 @@ class ConfigLoaderTest {
                 GatewayConfig.InnerUser.ROOT,
                 new GatewayConfig.UidRange(500_000, 500_999),
                 new GatewayConfig.SandboxLimits(64, 512L << 20, 0.5, 1024),
-                "/usr/bin/java"));
+                "/usr/bin/java",
+                false));
     assertThat(c.env().patterns())
         .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
     assertThat(c.forwarding().remote()).isFalse();

@@ -68,7 +68,7 @@ class AgentLifecycleTest {
                 data.toString()))
         .isZero();
     Path config = dir.resolve("gateway.yaml");
-    Files.writeString(config, "local:\n  idle-timeout: 2s\n");
+    Files.writeString(config, "local:\n  idle-timeout: 2s\n  startup-cache: false\n");
 
     int port = startGateway(data, config);
     OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
@@ -97,6 +97,63 @@ class AgentLifecycleTest {
       waitUntil(() -> processesMatching("sleep 300").isEmpty(), "the sandbox's processes to die");
     } finally {
       longSession.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aColdAgentMapsTheStartUpCacheTheGatewayMadeAtStart() throws Exception {
+    Path data = dir.resolve("data");
+    Path key = GatewayFixture.newKey(dir, "dave");
+    assertThat(admin("owner", "add", "dave", "--key", key + ".pub", "--data-dir", data.toString()))
+        .isZero();
+    Path config = dir.resolve("gateway.yaml");
+    Files.writeString(config, "local:\n  startup-cache: true\n");
+    int port = startGateway(data, config);
+    Path cacheDir = data.resolve("run/.aot");
+    waitUntil(
+        () -> cacheFiles(cacheDir).size() == 1,
+        "the training run to leave one cache in " + cacheDir,
+        Timeouts.TRANSFER);
+    Path cache = cacheFiles(cacheDir).get(0);
+    assertThat(Files.getPosixFilePermissions(cache))
+        .as("read-only for everyone, the sandboxes included")
+        .allMatch(p -> p.name().endsWith("_READ"));
+
+    // A sandbox made after the cache: its agent's first start is cold.
+    assertThat(
+            admin(
+                "sandbox",
+                "create",
+                "--owner",
+                "dave",
+                "--id",
+                "cold",
+                "--data-dir",
+                data.toString()))
+        .isZero();
+    OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
+    OpenSsh.Result first = ssh.ssh("cold", "echo up");
+    assertThat(first.stdout()).as(first.stderr()).isEqualTo("up\n");
+
+    List<ProcessHandle> jvms =
+        agentsOf(gateway).stream().filter(p -> commandLine(p.pid()).contains("AgentMain")).toList();
+    assertThat(jvms).as("the agent JVM of sandbox cold").isNotEmpty();
+    String java = commandLine(jvms.get(jvms.size() - 1).pid());
+    assertThat(java).contains("-XX:AOTCache=/opt/sandbox-agent/agent.aot");
+    // Mapped, not only named: the JVM accepted the cache rather than warning and starting cold.
+    String maps =
+        Files.readString(Path.of("/proc", Long.toString(jvms.get(jvms.size() - 1).pid()), "maps"));
+    assertThat(maps).contains("/opt/sandbox-agent/agent.aot");
+  }
+
+  private static List<Path> cacheFiles(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".aot")).toList();
+    } catch (IOException e) {
+      return List.of();
     }
   }
 
@@ -204,7 +261,13 @@ class AgentLifecycleTest {
 
   private static void waitUntil(java.util.function.BooleanSupplier condition, String what)
       throws InterruptedException {
-    long deadline = System.nanoTime() + Timeouts.EVENTUALLY.toNanos();
+    waitUntil(condition, what, Timeouts.EVENTUALLY);
+  }
+
+  private static void waitUntil(
+      java.util.function.BooleanSupplier condition, String what, java.time.Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
       Thread.sleep(100);

@@ -118,7 +118,9 @@ public final class GatewayFixture implements AutoCloseable {
             d.local()
                 .withIdleTimeout(Duration.ofMinutes(5))
                 .withIsolation(isolation)
-                .withLimits(limits),
+                .withLimits(limits)
+                // A training run costs seconds of CPU per gateway; AgentStartupCacheTest runs one.
+                .withStartupCache(false),
             d.env(),
             d.limits(),
             forwarding,
