@@ -98,6 +98,7 @@ public final class GatewayApp implements AutoCloseable {
 
   /** Starts the gateway described by {@code config} and blocks until the JVM stops. */
   public static int run(GatewayConfig config) throws Exception {
+    IdleMemory.configure();
     GatewayApp app = start(config);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
