@@ -4,7 +4,9 @@ import dev.sandboxssh.agent.fs.FilesystemServiceImpl;
 import dev.sandboxssh.agent.net.NetworkServiceImpl;
 import dev.sandboxssh.agent.process.ProcessServiceImpl;
 import dev.sandboxssh.api.v1.InputRequest;
+import dev.sandboxssh.api.v1.NetworkServiceGrpc;
 import dev.sandboxssh.api.v1.ProcessServiceGrpc;
+import dev.sandboxssh.api.v1.TunnelFrame;
 import dev.sandboxssh.grpc.AliasingMarshaller;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -47,7 +49,14 @@ public final class AgentServer implements AutoCloseable {
                     ProcessServiceGrpc.getStreamInputMethod(),
                     InputRequest.getDefaultInstance()))
             .addService(ServerInterceptors.intercept(new FilesystemServiceImpl(config), auth))
-            .addService(ServerInterceptors.intercept(new NetworkServiceImpl(config), auth))
+            .addService(
+                AliasingMarshaller.forRequests(
+                    AliasingMarshaller.forRequests(
+                        ServerInterceptors.intercept(new NetworkServiceImpl(config), auth),
+                        NetworkServiceGrpc.getDialMethod(),
+                        TunnelFrame.getDefaultInstance()),
+                    NetworkServiceGrpc.getAcceptMethod(),
+                    TunnelFrame.getDefaultInstance()))
             // Health answers without a token: it reveals nothing but "serving".
             .addService(health.getHealthService())
             .build()

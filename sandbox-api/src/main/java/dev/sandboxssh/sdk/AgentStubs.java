@@ -6,6 +6,7 @@ import dev.sandboxssh.api.v1.NetworkServiceGrpc;
 import dev.sandboxssh.api.v1.ProcessEvent;
 import dev.sandboxssh.api.v1.ProcessServiceGrpc;
 import dev.sandboxssh.api.v1.StartRequest;
+import dev.sandboxssh.api.v1.TunnelFrame;
 import dev.sandboxssh.grpc.AliasingMarshaller;
 import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
@@ -35,6 +36,13 @@ final class AgentStubs {
       AliasingMarshaller.forResponses(
           ProcessServiceGrpc.getConnectMethod(), ProcessEvent.getDefaultInstance());
 
+  private static final MethodDescriptor<TunnelFrame, TunnelFrame> DIAL =
+      AliasingMarshaller.forResponses(
+          NetworkServiceGrpc.getDialMethod(), TunnelFrame.getDefaultInstance());
+  private static final MethodDescriptor<TunnelFrame, TunnelFrame> ACCEPT =
+      AliasingMarshaller.forResponses(
+          NetworkServiceGrpc.getAcceptMethod(), TunnelFrame.getDefaultInstance());
+
   final ManagedChannel channel;
   final CallCredentials credentials;
 
@@ -61,6 +69,20 @@ final class AgentStubs {
     ProcessServiceGrpc.ProcessServiceStub stub = processAsync();
     ClientCalls.asyncServerStreamingCall(
         channel.newCall(CONNECT, stub.getCallOptions()), request, events);
+  }
+
+  /** NetworkService.Dial (bidi-streaming), the tunnel's data parsed without a copy. */
+  StreamObserver<TunnelFrame> dial(StreamObserver<TunnelFrame> fromAgent) {
+    NetworkServiceGrpc.NetworkServiceStub stub = networkAsync();
+    return ClientCalls.asyncBidiStreamingCall(
+        channel.newCall(DIAL, stub.getCallOptions()), fromAgent);
+  }
+
+  /** NetworkService.Accept (bidi-streaming), the tunnel's data parsed without a copy. */
+  StreamObserver<TunnelFrame> accept(StreamObserver<TunnelFrame> fromAgent) {
+    NetworkServiceGrpc.NetworkServiceStub stub = networkAsync();
+    return ClientCalls.asyncBidiStreamingCall(
+        channel.newCall(ACCEPT, stub.getCallOptions()), fromAgent);
   }
 
   ProcessServiceGrpc.ProcessServiceBlockingStub processBlocking() {

@@ -78,7 +78,7 @@ public final class Network {
                     .setTimeoutMs((int) Math.min(Integer.MAX_VALUE, timeout.toMillis())))
             .build();
     return GrpcTunnel.open(
-        target, dial, timeout.plus(AGENT_SLACK), h, CALLBACKS, TIMER, stubs.networkAsync()::dial);
+        target, dial, timeout.plus(AGENT_SLACK), h, CALLBACKS, TIMER, stubs::dial);
   }
 
   /**
@@ -116,13 +116,7 @@ public final class Network {
       throws IOException {
     TunnelFrame accept = TunnelFrame.newBuilder().setAccept(id).build();
     return GrpcTunnel.open(
-        "connection from " + remote,
-        accept,
-        AGENT_SLACK,
-        handler,
-        CALLBACKS,
-        TIMER,
-        stubs.networkAsync()::accept);
+        "connection from " + remote, accept, AGENT_SLACK, handler, CALLBACKS, TIMER, stubs::accept);
   }
 
   private static SocketAddress tcp(String host, int port) {
