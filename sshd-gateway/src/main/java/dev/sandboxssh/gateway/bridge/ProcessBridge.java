@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.Signal;
@@ -64,6 +65,9 @@ public final class ProcessBridge implements Command {
   private volatile CommandHandle handle;
   private volatile boolean finished;
   private volatile boolean destroyed;
+  // Window changes sent to the agent but not yet applied; keystrokes wait for them (see start).
+  private final AtomicInteger pendingResizes = new AtomicInteger();
+  private final Object resized = new Object();
 
   /**
    * A bridge for one channel.
@@ -106,7 +110,28 @@ public final class ProcessBridge implements Command {
         (kind == Kind.EXEC ? "exec" : "shell") + (channel.pty() != null ? "+pty" : ""));
     // Listeners run on the I/O thread that parsed the request; the agent call must not. One
     // serial queue keeps window-changes and signals in the order the client sent them.
-    env.addSignalListener((ch, signal) -> signals.execute(() -> onSignal(signal)));
+    // A window change is counted here, on the I/O thread, before MINA hands on the bytes that
+    // follow it; the stdin pump waits for the count to drop, so a command typed after a resize
+    // sees the new size (sshd applies both in order too).
+    env.addSignalListener(
+        (ch, signal) -> {
+          boolean resize = signal == Signal.WINCH;
+          if (resize) {
+            pendingResizes.incrementAndGet();
+          }
+          signals.execute(
+              () -> {
+                try {
+                  onSignal(signal);
+                } finally {
+                  if (resize && pendingResizes.decrementAndGet() == 0) {
+                    synchronized (resized) {
+                      resized.notifyAll();
+                    }
+                  }
+                }
+              });
+        });
     // start() runs on an I/O thread: reaching the sandbox may take seconds.
     threads.execute(this::run);
   }
@@ -230,6 +255,7 @@ public final class ProcessBridge implements Command {
     try {
       for (int n; (n = in.read(buffer)) >= 0; ) {
         if (n > 0) {
+          awaitResizes();
           handle.sendStdin(buffer, 0, n);
           context.addBytesIn(n);
         }
@@ -238,6 +264,19 @@ public final class ProcessBridge implements Command {
     } catch (IOException | SandboxException e) {
       // The channel or the process ended first; their own paths report it.
       log.debug("stdin pump stopped: {}", e.toString());
+    }
+  }
+
+  private void awaitResizes() throws IOException {
+    synchronized (resized) {
+      while (pendingResizes.get() > 0 && !finished) {
+        try {
+          resized.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted", e);
+        }
+      }
     }
   }
 
