@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The agent's gRPC server: process, filesystem and network services behind the token check, and the
@@ -34,6 +35,7 @@ public final class AgentServer implements AutoCloseable {
   private final ProcessServiceImpl processes;
   private final HealthStatusManager health = new HealthStatusManager();
   private final EventLoopGroup[] eventLoops;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private AgentServer(ServerBuilder<?> builder, AgentConfig config, EventLoopGroup... loops)
       throws IOException {
@@ -114,6 +116,11 @@ public final class AgentServer implements AutoCloseable {
   /** Stops accepting calls, kills every process the agent started, and frees the socket. */
   @Override
   public void close() {
+    // Called at stdin EOF and again by the shutdown hook that System.exit runs; the second call
+    // would have gRPC log "Already terminating" with a stack trace.
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     processes.shutdown();
     server.shutdown();
