@@ -24,75 +24,12 @@ import org.apache.sshd.common.mac.Poly1305Mac;
  * one packet. OpenSSH's Poly1305 input (the encrypted length, then the ciphertext, unpadded) is not
  * that of the JDK's AEAD, so the MAC is computed here.
  */
-final class ChaCha20Poly1305Cipher implements Cipher {
+final class ChaCha20Poly1305Cipher implements Cipher, ChaCha20Poly1305Information {
   static final String NAME = "chacha20-poly1305@openssh.com";
 
   /** The factory that replaces MINA's {@code cc20p1305_openssh}. */
-  static final CipherFactory FACTORY =
-      new CipherFactory() {
-        @Override
-        public String getName() {
-          return NAME;
-        }
+  static final CipherFactory FACTORY = new Factory();
 
-        @Override
-        public boolean isSupported() {
-          return true;
-        }
-
-        @Override
-        public Cipher create() {
-          return new ChaCha20Poly1305Cipher();
-        }
-
-        @Override
-        public String getAlgorithm() {
-          return ALGORITHM;
-        }
-
-        @Override
-        public String getTransformation() {
-          return ALGORITHM;
-        }
-
-        @Override
-        public int getIVSize() {
-          return 8;
-        }
-
-        @Override
-        public int getAuthenticationTagSize() {
-          return TAG_BYTES;
-        }
-
-        @Override
-        public int getCipherBlockSize() {
-          return 8;
-        }
-
-        @Override
-        public int getKdfSize() {
-          return 64;
-        }
-
-        @Override
-        public int getKeySize() {
-          return 256;
-        }
-
-        @Override
-        public String toString() {
-          return NAME;
-        }
-      };
-
-  /**
-   * MINA recognises this cipher by an algorithm name starting "ChaCha" and then passes the packet
-   * sequence number as its IV.
-   */
-  private static final String ALGORITHM = "ChaCha20";
-
-  private static final int TAG_BYTES = 16;
   private static final byte[] ZERO_BLOCK = new byte[64];
 
   private final javax.crypto.Cipher body;
@@ -188,44 +125,31 @@ final class ChaCha20Poly1305Cipher implements Cipher {
     startPacket();
   }
 
-  @Override
-  public String getAlgorithm() {
-    return ALGORITHM;
-  }
-
-  @Override
-  public String getTransformation() {
-    return ALGORITHM;
-  }
-
-  @Override
-  public int getIVSize() {
-    return 8;
-  }
-
-  @Override
-  public int getAuthenticationTagSize() {
-    return TAG_BYTES;
-  }
-
-  @Override
-  public int getCipherBlockSize() {
-    return 8;
-  }
-
-  @Override
-  public int getKdfSize() {
-    return 64;
-  }
-
-  @Override
-  public int getKeySize() {
-    return 256;
-  }
-
   /** Which Poly1305 this JVM gives the cipher, for the start-up log. */
   static String poly1305Implementation() {
     return Poly1305.create().description();
+  }
+
+  private static final class Factory implements CipherFactory, ChaCha20Poly1305Information {
+    @Override
+    public String getName() {
+      return NAME;
+    }
+
+    @Override
+    public boolean isSupported() {
+      return true;
+    }
+
+    @Override
+    public Cipher create() {
+      return new ChaCha20Poly1305Cipher();
+    }
+
+    @Override
+    public String toString() {
+      return NAME;
+    }
   }
 
   /** One-time authenticator over a packet; its key comes from the first 32 bytes given. */
