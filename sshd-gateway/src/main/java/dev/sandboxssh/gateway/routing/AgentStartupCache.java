@@ -1,9 +1,6 @@
 package dev.sandboxssh.gateway.routing;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -13,7 +10,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HexFormat;
@@ -89,9 +85,7 @@ final class AgentStartupCache {
       Path home = Files.createDirectories(work.resolve("sandbox/home"));
       Path out = Files.createDirectories(work.resolve("out"));
       Path token = work.resolve("token");
-      byte[] secret = new byte[32];
-      new SecureRandom().nextBytes(secret);
-      Files.writeString(token, HexFormat.of().formatHex(secret), StandardCharsets.UTF_8);
+      Files.writeString(token, LocalSandboxProvider.newToken(), StandardCharsets.UTF_8);
       Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
       trainer.giveToSandbox(home, out);
       LocalAgentSpec spec =
@@ -135,26 +129,19 @@ final class AgentStartupCache {
 
   /** Waits for the agent to listen, stops it (stdin closed) and waits for the cache. */
   private static void train(Process agent) throws IOException, InterruptedException {
-    CompletableFuture<String> first = new CompletableFuture<>();
-    Thread reader =
-        new Thread(
-            () -> {
-              try (BufferedReader out =
-                  new BufferedReader(
-                      new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8))) {
-                first.complete(out.readLine());
-                while (out.readLine() != null) {
-                  // Drained so the JVM never blocks on a full pipe.
-                }
-              } catch (IOException e) {
-                first.complete(null);
-              }
-            },
-            "aot-training-stdout");
-    reader.setDaemon(true);
-    reader.start();
+    CompletableFuture<String> first = AgentOutput.firstLine(agent, "aot-training-stdout");
+    // Logged at debug, its last lines kept for an error message.
     Deque<String> stderr = new ConcurrentLinkedDeque<>();
-    drain(agent.getErrorStream(), stderr);
+    AgentOutput.eachLine(
+        agent.getErrorStream(),
+        "aot-training-stderr",
+        line -> {
+          log.debug("[aot training] {}", line);
+          stderr.addLast(line);
+          while (stderr.size() > 5) {
+            stderr.pollFirst();
+          }
+        });
     String line;
     try {
       line = first.get(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -174,29 +161,6 @@ final class AgentStartupCache {
               + " s: "
               + String.join(" | ", stderr));
     }
-  }
-
-  /** Logs the agent's stderr at debug and keeps its last lines for an error message. */
-  private static void drain(InputStream stderr, Deque<String> last) {
-    Thread t =
-        new Thread(
-            () -> {
-              try (BufferedReader err =
-                  new BufferedReader(new InputStreamReader(stderr, StandardCharsets.UTF_8))) {
-                for (String line; (line = err.readLine()) != null; ) {
-                  log.debug("[aot training] {}", line);
-                  last.addLast(line);
-                  while (last.size() > 5) {
-                    last.pollFirst();
-                  }
-                }
-              } catch (IOException e) {
-                // The agent is gone.
-              }
-            },
-            "aot-training-stderr");
-    t.setDaemon(true);
-    t.start();
   }
 
   private static String key(String java, List<String> classpath) {

@@ -3,10 +3,8 @@ package dev.sandboxssh.gateway.routing;
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.store.SandboxRecord;
 import dev.sandboxssh.sdk.Sandbox;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -263,24 +261,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     private void awaitListening(Process p) throws SandboxUnreachableException {
-      // A thread of its own: in the common pool (one thread on two cores) this blocking read
-      // could wait behind another caller's task and miss the timeout with the agent up.
-      CompletableFuture<String> line = new CompletableFuture<>();
-      Thread reader =
-          new Thread(
-              () -> {
-                try {
-                  BufferedReader out =
-                      new BufferedReader(
-                          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-                  line.complete(out.readLine());
-                } catch (IOException e) {
-                  line.complete(null);
-                }
-              },
-              "agent-stdout-" + id);
-      reader.setDaemon(true);
-      reader.start();
+      CompletableFuture<String> line = AgentOutput.firstLine(p, "agent-stdout-" + id);
       String first;
       try {
         first = line.get(connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -302,27 +283,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     private void drainStderr(InputStream stderr) {
-      Thread drain =
-          new Thread(
-              () -> {
-                try (BufferedReader in =
-                    new BufferedReader(new InputStreamReader(stderr, StandardCharsets.UTF_8))) {
-                  for (String line; (line = in.readLine()) != null; ) {
-                    log.info("[agent {}] {}", id, line);
-                    synchronized (stderrTail) {
-                      stderrTail.addLast(line);
-                      if (stderrTail.size() > STDERR_TAIL_LINES) {
-                        stderrTail.removeFirst();
-                      }
-                    }
-                  }
-                } catch (IOException e) {
-                  // The agent is gone; its exit is logged elsewhere.
-                }
-              },
-              "agent-stderr-" + id);
-      drain.setDaemon(true);
-      drain.start();
+      AgentOutput.eachLine(
+          stderr,
+          "agent-stderr-" + id,
+          line -> {
+            log.info("[agent {}] {}", id, line);
+            synchronized (stderrTail) {
+              stderrTail.addLast(line);
+              if (stderrTail.size() > STDERR_TAIL_LINES) {
+                stderrTail.removeFirst();
+              }
+            }
+          });
     }
 
     private String stderrSummary() {
@@ -367,7 +339,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
-  private static String newToken() {
+  /** A fresh agent token: 256 random bits. */
+  static String newToken() {
     byte[] bytes = new byte[32];
     RANDOM.nextBytes(bytes);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);

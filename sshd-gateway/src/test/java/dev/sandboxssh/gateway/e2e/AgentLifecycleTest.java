@@ -110,10 +110,10 @@ class AgentLifecycleTest {
     Files.writeString(config, "local:\n  startup-cache: true\n");
     int port = startGateway(data, config);
     Path cacheDir = data.resolve("run/.aot");
-    waitUntil(
-        () -> cacheFiles(cacheDir).size() == 1,
+    Eventually.until(
         "the training run to leave one cache in " + cacheDir,
-        Timeouts.TRANSFER);
+        Timeouts.TRANSFER,
+        () -> cacheFiles(cacheDir).size() == 1);
     Path cache = cacheFiles(cacheDir).get(0);
     assertThat(Files.getPosixFilePermissions(cache))
         .as("read-only for everyone, the sandboxes included")
@@ -261,13 +261,7 @@ class AgentLifecycleTest {
 
   private static void waitUntil(java.util.function.BooleanSupplier condition, String what)
       throws InterruptedException {
-    waitUntil(condition, what, Timeouts.EVENTUALLY);
-  }
-
-  private static void waitUntil(
-      java.util.function.BooleanSupplier condition, String what, java.time.Duration timeout)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = System.nanoTime() + Timeouts.EVENTUALLY.toNanos();
     while (!condition.getAsBoolean()) {
       assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
       Thread.sleep(100);
