@@ -72,8 +72,6 @@ interface LibC extends Library {
 
   int ioctl(int fd, NativeLong request, IntByReference argument) throws LastErrorException;
 
-  NativeLong write(int fd, byte[] buffer, NativeLong count) throws LastErrorException;
-
   NativeLong write(int fd, Pointer buffer, NativeLong count) throws LastErrorException;
 
   int close(int fd);

@@ -155,27 +155,10 @@ final class NativeProcess {
     return exit;
   }
 
-  /** Writes to stdin (the terminal for a PTY process), blocking while the pipe is full. */
-  void write(byte[] data) throws IOException {
-    synchronized (this) {
-      if (stdinClosed) {
-        throw new IOException("stdin is closed");
-      }
-    }
-    int off = 0;
-    while (off < data.length) {
-      byte[] chunk = off == 0 ? data : java.util.Arrays.copyOfRange(data, off, data.length);
-      try {
-        off += C.write(inFd, chunk, new NativeLong(chunk.length)).intValue();
-      } catch (LastErrorException e) {
-        if (e.getErrorCode() != LibC.EINTR) {
-          throw new IOException("write to stdin failed: errno " + e.getErrorCode());
-        }
-      }
-    }
-  }
-
-  /** Writes a chunk of input to stdin, as {@link #write(byte[])}, with one copy of its bytes. */
+  /**
+   * Writes to stdin (the terminal for a PTY process), blocking while the pipe is full; the bytes
+   * are copied once, into native memory for write(2).
+   */
   void write(ByteString data) throws IOException {
     synchronized (this) {
       if (stdinClosed) {
@@ -216,7 +199,7 @@ final class NativeProcess {
       } catch (LastErrorException e) {
         // Fall back to ^D.
       }
-      write(new byte[] {eof});
+      write(ByteString.copyFrom(new byte[] {eof}));
       return;
     }
     synchronized (this) {
