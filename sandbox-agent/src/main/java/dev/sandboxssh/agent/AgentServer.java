@@ -36,6 +36,7 @@ public final class AgentServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final EventLoopGroup[] eventLoops;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile DescriptorServer descriptors;
 
   private AgentServer(ServerBuilder<?> builder, AgentConfig config, EventLoopGroup... loops)
       throws IOException {
@@ -87,6 +88,14 @@ public final class AgentServer implements AutoCloseable {
       // Only the agent's own user may connect; the token is the second lock.
       Files.setPosixFilePermissions(
           unix.path(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      try {
+        server.descriptors =
+            DescriptorServer.listen(
+                DescriptorServer.beside(unix.path()), server.processes.serveHandOffs(), boss);
+      } catch (IOException e) {
+        server.close();
+        throw e;
+      }
       return server;
     }
     return new AgentServer(tuned(NettyServerBuilder.forAddress(address.toSocketAddress())), config);
@@ -122,6 +131,9 @@ public final class AgentServer implements AutoCloseable {
       return;
     }
     health.enterTerminalState();
+    if (descriptors != null) {
+      descriptors.close();
+    }
     processes.shutdown();
     server.shutdown();
     try {

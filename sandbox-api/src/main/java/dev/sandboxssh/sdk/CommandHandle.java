@@ -49,6 +49,7 @@ public final class CommandHandle {
   private final Object inputLock = new Object();
   private volatile ClientCallStreamObserver<?> outputCall;
   private volatile boolean disconnected;
+  private volatile String handOff = "";
   private InputCall input; // guarded by inputLock
 
   CommandHandle(AgentStubs stubs, OutputSink onStdout, OutputSink onStderr) {
@@ -98,7 +99,10 @@ public final class CommandHandle {
 
   private void handle(ProcessEvent event) {
     switch (event.getEventCase()) {
-      case STARTED -> started.complete(event.getStarted().getPid());
+      case STARTED -> {
+        handOff = event.getStarted().getHandOff();
+        started.complete(event.getStarted().getPid());
+      }
       case STDOUT, PTY ->
           deliver(
               onStdout,
@@ -152,6 +156,16 @@ public final class CommandHandle {
       Thread.currentThread().interrupt();
       throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted", e);
     }
+  }
+
+  /**
+   * The name under which the agent's descriptor socket hands over this process's stdio, when it was
+   * started with {@link CommandOptions#handOff} and the agent agreed; empty otherwise, and then
+   * output arrives through this handle.
+   */
+  public String handOff() {
+    started.join();
+    return handOff;
   }
 
   /** The process id inside the sandbox. */

@@ -21,12 +21,23 @@ public final class CommandOptions {
   final Map<String, Integer> modes = new LinkedHashMap<>();
   OutputSink stdout;
   OutputSink stderr;
+  boolean handOff;
 
   private CommandOptions() {}
 
   /** Defaults: foreground, no PTY, the sandbox user's home, no timeout. */
   public static CommandOptions create() {
     return new CommandOptions();
+  }
+
+  /**
+   * Asks the agent to hand the process's stdio descriptors to the caller, who then reads and writes
+   * them itself (see {@link CommandHandle#handOff}); only a caller on the agent's host can take
+   * them. The agent may decline, and then output arrives as usual.
+   */
+  public CommandOptions handOff(boolean handOff) {
+    this.handOff = handOff;
+    return this;
   }
 
   /** Keep running after the caller's handle disconnects (E2B {@code background: true}). */

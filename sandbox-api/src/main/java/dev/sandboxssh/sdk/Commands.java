@@ -58,6 +58,7 @@ public final class Commands {
             .setCwd(options.cwd)
             .setTag(options.tag)
             .setBackground(options.background)
+            .setHandOff(options.handOff)
             .setShell(options.shell)
             .setTimeoutMs(options.timeout.toMillis());
     if (options.pty) {

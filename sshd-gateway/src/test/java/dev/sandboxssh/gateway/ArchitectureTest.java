@@ -73,13 +73,27 @@ class ArchitectureTest {
   }
 
   @Test
-  void onlyTheAgentCallsNativeCode() {
+  void theGatewayNeverUsesTheAgentsClasses() {
     noClasses()
         .that()
         .resideInAnyPackage("dev.sandboxssh.gateway..", "dev.sandboxssh.sdk..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("com.sun.jna..", "dev.sandboxssh.agent..")
+        .resideInAnyPackage("dev.sandboxssh.agent..")
+        .check(classes);
+  }
+
+  @Test
+  void onlyTheDescriptorHandOffCallsNativeCode() {
+    // Taking a local process's stdio (SCM_RIGHTS, poll) is the gateway's one use of libc.
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.sandboxssh.gateway..", "dev.sandboxssh.sdk..")
+        .and()
+        .resideOutsideOfPackage("dev.sandboxssh.gateway.routing.unix..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("com.sun.jna..")
         .check(classes);
   }
 }

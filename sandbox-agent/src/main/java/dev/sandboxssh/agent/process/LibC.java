@@ -77,6 +77,7 @@ interface LibC extends Library {
   int close(int fd);
 
   int F_SETPIPE_SZ = 1031;
+  int F_DUPFD_CLOEXEC = 1030;
 
   int fcntl(int fd, int command, int argument) throws LastErrorException;
 

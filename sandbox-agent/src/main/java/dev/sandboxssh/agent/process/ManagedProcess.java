@@ -44,6 +44,7 @@ final class ManagedProcess {
   private final Object broadcastLock = new Object();
   private final CompletableFuture<End> ended = new CompletableFuture<>();
   private volatile String killReason;
+  private volatile boolean handedOff;
 
   ManagedProcess(NativeProcess process, ProcessInfo info) {
     this.process = process;
@@ -76,6 +77,16 @@ final class ManagedProcess {
     return process;
   }
 
+  /**
+   * Gives the process's stdio to the caller (see {@link NativeProcess#handOff}): the agent reads
+   * none of its output, so it keeps no scrollback, and the end follows the exit alone.
+   */
+  int[] handOff() throws IOException {
+    int[] descriptors = process.handOff();
+    handedOff = true;
+    return descriptors;
+  }
+
   /** Completes with the {@code end} event once the process and its output are done. */
   CompletableFuture<End> ended() {
     return ended;
@@ -86,9 +97,12 @@ final class ManagedProcess {
    * sink is attached, so that it sees every byte.
    */
   void startReading(ScheduledExecutorService scheduler, Consumer<ManagedProcess> onEnd) {
-    CompletableFuture<Void> out = pump(process.stdout(), process.isPty() ? Kind.PTY : Kind.STDOUT);
+    CompletableFuture<Void> out =
+        handedOff
+            ? CompletableFuture.completedFuture(null)
+            : pump(process.stdout(), process.isPty() ? Kind.PTY : Kind.STDOUT);
     CompletableFuture<Void> err =
-        process.stderr() == null
+        handedOff || process.stderr() == null
             ? CompletableFuture.completedFuture(null)
             : pump(process.stderr(), Kind.STDERR);
     CompletableFuture<Void> drained = CompletableFuture.allOf(out, err);
@@ -135,14 +149,15 @@ final class ManagedProcess {
   }
 
   /**
-   * Attaches a caller: {@code started}, then (for a terminal, with {@code replay}) the scrollback,
-   * then live output; a process that already ended gets its {@code end} at once.
+   * Attaches a caller: {@code started} (naming the handed-off descriptors for the Start caller),
+   * then (for a terminal, with {@code replay}) the scrollback, then live output; a process that
+   * already ended gets its {@code end} at once.
    */
-  void attach(EventSink sink, boolean replay) {
+  void attach(EventSink sink, boolean replay, String handOff) {
     synchronized (broadcastLock) {
       sink.send(
           ProcessEvent.newBuilder()
-              .setStarted(Started.newBuilder().setPid(pid()).setTag(tag()))
+              .setStarted(Started.newBuilder().setPid(pid()).setTag(tag()).setHandOff(handOff))
               .build());
       if (replay && scrollback != null) {
         byte[] past = scrollback.snapshot();

@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -236,6 +237,39 @@ final class NativeProcess {
       return true;
     } catch (LastErrorException e) {
       return false;
+    }
+  }
+
+  /**
+   * Copies of the descriptors for a caller that takes the process's stdio itself: stdin, stdout and
+   * stderr, or a terminal's master. The agent's own pipe ends are closed at once, so the process
+   * sees EOF and SIGPIPE from the caller alone; a terminal's master stays open here too, for resize
+   * and for input through the agent.
+   */
+  int[] handOff() throws IOException {
+    int[] originals = pty ? new int[] {inFd} : new int[] {inFd, stdout.fd, stderr.fd};
+    int[] copies = new int[originals.length];
+    Arrays.fill(copies, -1);
+    for (int i = 0; i < originals.length; i++) {
+      try {
+        copies[i] = C.fcntl(originals[i], LibC.F_DUPFD_CLOEXEC, 0);
+      } catch (LastErrorException e) {
+        release(copies);
+        throw new IOException("dup failed: errno " + e.getErrorCode());
+      }
+    }
+    if (!pty) {
+      closeStreams();
+    }
+    return copies;
+  }
+
+  /** Closes descriptors returned by {@link #handOff}; negative entries are skipped. */
+  static void release(int[] descriptors) {
+    for (int fd : descriptors) {
+      if (fd >= 0) {
+        C.close(fd);
+      }
     }
   }
 

@@ -73,11 +73,23 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
             return t;
           });
 
+  private final HandOffs handOffs = new HandOffs(scheduler);
+  private volatile boolean handOffServed;
+
   private record ExitedProcess(ManagedProcess process, long expiresAtNanos) {}
 
   /** Serves the sandbox that {@code config} describes. */
   public ProcessServiceImpl(AgentConfig config) {
     this.config = config;
+  }
+
+  /**
+   * Lets callers start processes with {@code hand_off}; the caller of this method serves the
+   * returned descriptors on the descriptor socket.
+   */
+  public HandOffs serveHandOffs() {
+    handOffServed = true;
+    return handOffs;
   }
 
   @Override
@@ -90,8 +102,17 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
       observer.onError(e);
       return;
     }
+    // A hand-off is a request: declined (an empty name), the output flows through the agent.
+    String handOff = "";
+    if (request.getHandOff() && handOffServed) {
+      try {
+        handOff = handOffs.offer(managed.handOff());
+      } catch (IOException e) {
+        log.warn("pid {}: stdio stays with the agent: {}", managed.pid(), e.getMessage());
+      }
+    }
     EventSink sink = new EventSink(call, () -> callerLeft(managed));
-    managed.attach(sink, false);
+    managed.attach(sink, false, handOff);
     managed.startReading(scheduler, this::onEnded);
     if (request.getTimeoutMs() > 0) {
       scheduler.schedule(
@@ -280,7 +301,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     sink[0] =
         new EventSink(
             (ServerCallStreamObserver<ProcessEvent>) observer, () -> managed.detach(sink[0]));
-    managed.attach(sink[0], true);
+    managed.attach(sink[0], true, "");
   }
 
   @Override
@@ -417,6 +438,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     for (ManagedProcess p : running.values()) {
       p.kill("agent stopping");
     }
+    handOffs.closeAll();
     scheduler.shutdownNow();
   }
 

@@ -2,6 +2,8 @@ package dev.sandboxssh.gateway.bridge;
 
 import dev.sandboxssh.concurrent.SerialExecutor;
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
+import dev.sandboxssh.gateway.routing.DescriptorSocket;
+import dev.sandboxssh.gateway.routing.ProcessStdio;
 import dev.sandboxssh.gateway.routing.SandboxLease;
 import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
 import dev.sandboxssh.gateway.session.SessionContext;
@@ -14,9 +16,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.ExitCallback;
@@ -35,6 +42,11 @@ import org.slf4j.LoggerFactory;
  * sendStdin} while gRPC flow control holds it, and MINA only reopens the client's window as the
  * pump reads. So a client that stops reading slows the process instead of growing the gateway's
  * heap, and a slow sandbox never stalls another channel.
+ *
+ * <p>A local agent hands the process's pipes or terminal to the gateway (see {@link
+ * DescriptorSocket}), and then bytes and keystrokes skip the agent: one thread per output stream
+ * reads the process and writes to the client, the stdin pump writes the process's stdin, and both
+ * block as above. Resizes, signals and the exit status still go through the agent.
  */
 public final class ProcessBridge implements Command {
   private static final Logger log = LoggerFactory.getLogger(ProcessBridge.class);
@@ -45,6 +57,25 @@ public final class ProcessBridge implements Command {
   // One gRPC message per read: the larger, the fewer per-message costs (thread hand-offs, framing)
   // per byte uploaded. MINA's channel window (2 MiB) bounds what one read can return.
   private static final int STDIN_CHUNK = 256 * 1024;
+
+  /** Bytes read per call from a handed-off process's stdout or stderr pipe. */
+  private static final int PIPE_READ = 256 * 1024;
+
+  /** Bytes read per call from a handed-off terminal, and from stderr, which rarely carries bulk. */
+  private static final int SMALL_READ = 16 * 1024;
+
+  /**
+   * How long a terminal's output is still read after its process exited, for background jobs that
+   * print a last line (the agent keeps the same grace for terminals it reads itself).
+   */
+  private static final Duration PTY_DRAIN = Duration.ofSeconds(2);
+
+  /**
+   * After a hang-up, a handed-off process's output is still read (and dropped) this long, or until
+   * it exits: a shell reports its killed child on stderr before its HUP trap runs, and with the
+   * pipe closed that report would kill it with SIGPIPE first.
+   */
+  private static final Duration HANGUP_DRAIN = Duration.ofSeconds(2);
 
   /** What the client asked for. */
   public enum Kind {
@@ -63,6 +94,8 @@ public final class ProcessBridge implements Command {
   private GatewayChannelSession channel;
   private SessionContext context;
   private volatile CommandHandle handle;
+  // The process's own stdio when the agent handed it over: its bytes then skip the agent.
+  private volatile ProcessStdio stdio;
   private volatile boolean finished;
   private volatile boolean destroyed;
   // Window changes sent to the agent but not yet applied; keystrokes wait for them (see start).
@@ -144,8 +177,10 @@ public final class ProcessBridge implements Command {
       failAndExit(e.getMessage());
       return;
     }
+    Optional<DescriptorSocket> descriptors = lease.descriptors();
     CommandOptions options =
         CommandOptions.create()
+            .handOff(descriptors.isPresent())
             .background(true)
             .envs(channel.acceptedEnv())
             .stdoutTo(new ToClient(out))
@@ -176,15 +211,33 @@ public final class ProcessBridge implements Command {
       failAndExit("sandbox " + context.sandboxId() + ": cannot start: " + e.getMessage());
       return;
     }
+    if (descriptors.isPresent() && !handle.handOff().isEmpty()) {
+      try {
+        stdio = descriptors.get().take(handle.handOff(), pty != null);
+      } catch (IOException e) {
+        hangUp();
+        failAndExit(
+            "sandbox "
+                + context.sandboxId()
+                + ": cannot take the command's stdio: "
+                + e.getMessage());
+        return;
+      }
+    }
     if (destroyed) {
       hangUp();
       return;
     }
     threads.execute(this::pumpStdin);
+    CompletableFuture<Void> drained = stdio == null ? null : readOutput(stdio);
     CommandResult result;
     try {
       result = handle.exit().get();
+      if (drained != null) {
+        awaitOutput(drained, pty != null);
+      }
     } catch (ExecutionException e) {
+      closeStdio();
       if (e.getCause() instanceof SandboxUnavailableException) {
         context.invalidate(lease);
       }
@@ -195,12 +248,70 @@ public final class ProcessBridge implements Command {
               + e.getCause().getMessage());
       return;
     } catch (InterruptedException e) {
+      closeStdio();
       Thread.currentThread().interrupt();
       failAndExit("sandbox " + context.sandboxId() + ": gateway interrupted");
       return;
     }
     finished = true;
     exitWith(result);
+    closeStdio();
+  }
+
+  private void closeStdio() {
+    ProcessStdio io = stdio;
+    if (io != null) {
+      io.close();
+    }
+  }
+
+  /** Copies a handed-off process's output to the client, each stream on a thread of its own. */
+  private CompletableFuture<Void> readOutput(ProcessStdio io) {
+    CompletableFuture<Void> out =
+        copy(io.stdout(), new ToClient(this.out), io.stderr() == null ? SMALL_READ : PIPE_READ);
+    return io.stderr() == null
+        ? out
+        : CompletableFuture.allOf(out, copy(io.stderr(), new ToClient(err), SMALL_READ));
+  }
+
+  private CompletableFuture<Void> copy(InputStream from, OutputStream to, int chunk) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    threads.execute(
+        () -> {
+          byte[] buffer = new byte[chunk];
+          try {
+            for (int n; (n = from.read(buffer)) >= 0; ) {
+              to.write(buffer, 0, n);
+            }
+          } catch (IOException e) {
+            log.debug("output copy stopped: {}", e.toString());
+          } finally {
+            done.complete(null);
+          }
+        });
+    return done;
+  }
+
+  /**
+   * Waits for the output to reach its end after the exit: for pipes as long as it takes (as sshd
+   * waits for EOF), for a terminal at most {@link #PTY_DRAIN}, since a background job may hold it.
+   */
+  private void awaitOutput(CompletableFuture<Void> drained, boolean terminal)
+      throws ExecutionException, InterruptedException {
+    if (!terminal) {
+      drained.get();
+      return;
+    }
+    try {
+      drained.get(PTY_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      stdio.close();
+      try {
+        drained.get(PTY_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException stillBusy) {
+        log.debug("terminal output still being written after close");
+      }
+    }
   }
 
   private void exitWith(CommandResult result) {
@@ -256,11 +367,20 @@ public final class ProcessBridge implements Command {
       for (int n; (n = in.read(buffer)) >= 0; ) {
         if (n > 0) {
           awaitResizes();
-          handle.sendStdin(buffer, 0, n);
+          if (stdio != null) {
+            stdio.stdin().write(buffer, 0, n);
+          } else {
+            handle.sendStdin(buffer, 0, n);
+          }
           context.addBytesIn(n);
         }
       }
-      handle.closeStdin();
+      // A terminal's EOF is its EOF character, which the agent knows from the terminal's modes.
+      if (stdio != null && channel.pty() == null) {
+        stdio.stdin().close();
+      } else {
+        handle.closeStdin();
+      }
     } catch (IOException | SandboxException e) {
       // The channel or the process ended first; their own paths report it.
       log.debug("stdin pump stopped: {}", e.toString());
@@ -321,9 +441,15 @@ public final class ProcessBridge implements Command {
     }
     try {
       h.signal("HUP");
-    } catch (SandboxException e) {
-      log.debug("hang-up not delivered: {}", e.getMessage());
+      if (stdio != null) {
+        h.exit().get(HANGUP_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    } catch (SandboxException | ExecutionException | TimeoutException e) {
+      log.debug("hang-up: {}", e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
+      closeStdio();
       h.disconnect();
     }
   }

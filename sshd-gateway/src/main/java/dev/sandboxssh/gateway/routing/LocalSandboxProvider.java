@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.DataDir;
+import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.gateway.store.SandboxRecord;
 import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.Base64;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
@@ -124,11 +126,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private final class Lease implements SandboxLease {
     private final LocalAgent agent;
     private final Sandbox client;
+    private final DescriptorSocket descriptors;
     private boolean released;
 
     Lease(LocalAgent agent) {
       this.agent = agent;
       this.client = agent.client;
+      this.descriptors = agent.descriptors;
+    }
+
+    @Override
+    public Optional<DescriptorSocket> descriptors() {
+      return Optional.of(descriptors);
     }
 
     @Override
@@ -158,6 +167,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     private Process process;
     private LocalAgentSpec spec;
     private volatile Sandbox client;
+    private volatile DescriptorSocket descriptors;
     private final Deque<String> stderrTail = new ArrayDeque<>();
 
     LocalAgent(String id) {
@@ -232,6 +242,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         }
         launcher.listening(spec, process);
         client = Sandbox.connect("unix:" + socket, secret);
+        descriptors = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
         AgentProbe.check(id, client, connectTimeout);
         log.info(
             "agent started: sandbox={} pid={} in {} ms ({})",

@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.sdk.Sandbox;
+import java.util.Optional;
 
 /**
  * A session's hold on a reachable sandbox. Closing it tells the provider the session no longer
@@ -14,6 +15,14 @@ public interface SandboxLease extends AutoCloseable {
 
   /** The SDK client of the sandbox's agent. */
   Sandbox sandbox();
+
+  /**
+   * Where the agent hands over processes' stdio, for an agent on this host; empty for one that is
+   * reached over the network, whose processes' bytes always cross the agent.
+   */
+  default Optional<DescriptorSocket> descriptors() {
+    return Optional.empty();
+  }
 
   /** Releases the hold; idempotent. */
   @Override

@@ -3,14 +3,11 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxssh.gateway.config.GatewayConfig;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -96,8 +93,8 @@ class AgentFailureTest {
     Process bystander =
         OpenSsh.start(localSsh.sshCommand("other", "echo started; read line; echo got-$line"));
     try {
-      assertThat(firstLine(victim)).isEqualTo("started");
-      assertThat(firstLine(bystander)).isEqualTo("started");
+      assertThat(OpenSsh.firstLine(victim)).isEqualTo("started");
+      assertThat(OpenSsh.firstLine(bystander)).isEqualTo("started");
 
       ProcessHandle agent = SandboxProcesses.agentOf(local, GatewayFixture.SANDBOX).orElseThrow();
       assertThat(SandboxProcesses.agentOf(local, "other")).isPresent();
@@ -126,21 +123,5 @@ class AgentFailureTest {
     OpenSsh.Result again = localSsh.ssh(GatewayFixture.SANDBOX, "echo again");
     assertThat(again.stdout()).as(again.stderr()).isEqualTo("again\n");
     assertThat(again.exitCode()).isZero();
-  }
-
-  /** The first line a client prints on stdout (read off the test thread, with a deadline). */
-  private static String firstLine(Process p) throws Exception {
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    return CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return out.readLine();
-              } catch (java.io.IOException e) {
-                return null;
-              }
-            },
-            BlockingTasks.THREADS)
-        .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 }

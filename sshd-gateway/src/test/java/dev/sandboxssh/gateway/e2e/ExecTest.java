@@ -2,8 +2,13 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -50,6 +55,35 @@ class ExecTest {
     OpenSsh.Result r = ssh.ssh(GatewayFixture.SANDBOX, "echo out; echo err >&2; echo out2");
     assertThat(r.stdout()).isEqualTo("out\nout2\n");
     assertThat(r.stderr()).isEqualTo("err\n");
+  }
+
+  @Test
+  void theGatewayHoldsTheCommandsOwnPipes() throws Exception {
+    // A local agent hands the command's stdio to the gateway, so bulk bytes skip the agent: the
+    // pipe the command writes to is open in the gateway's own process (this JVM).
+    Process client =
+        OpenSsh.start(ssh.sshCommand(GatewayFixture.SANDBOX, "readlink /proc/self/fd/1; sleep 30"));
+    try {
+      String pipe = OpenSsh.firstLine(client);
+      assertThat(pipe).startsWith("pipe:[");
+      assertThat(openHere()).contains(pipe);
+    } finally {
+      client.destroyForcibly();
+    }
+  }
+
+  private static List<String> openHere() throws IOException {
+    List<String> targets = new ArrayList<>();
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds) {
+        try {
+          targets.add(Files.readSymbolicLink(fd).toString());
+        } catch (IOException e) {
+          // Closed while listing.
+        }
+      }
+    }
+    return targets;
   }
 
   @Test

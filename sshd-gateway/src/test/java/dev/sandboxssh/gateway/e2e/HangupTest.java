@@ -2,12 +2,9 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,7 +39,7 @@ class HangupTest {
                 GatewayFixture.SANDBOX,
                 "trap \"echo hup > ~/hup.txt; exit 1\" HUP; echo ready; while :; do sleep 0.1; done"));
     try {
-      assertThat(firstLine(client)).isEqualTo("ready");
+      assertThat(OpenSsh.firstLine(client)).isEqualTo("ready");
       assertThat(hup).doesNotExist();
       client.destroy();
       Eventually.until(
@@ -58,7 +55,7 @@ class HangupTest {
     Process client =
         OpenSsh.start(ssh.sshCommand(GatewayFixture.SANDBOX, "echo ready; sleep 301; echo after"));
     try {
-      assertThat(firstLine(client)).isEqualTo("ready");
+      assertThat(OpenSsh.firstLine(client)).isEqualTo("ready");
       assertThat(SandboxProcesses.withCommandLine("sleep 301")).hasSize(1);
       client.destroy();
       Eventually.until(
@@ -83,7 +80,7 @@ class HangupTest {
                     + " </dev/null >/dev/null 2>&1 &"
                     + " echo ready; sleep 300"));
     try {
-      assertThat(firstLine(client)).isEqualTo("ready");
+      assertThat(OpenSsh.firstLine(client)).isEqualTo("ready");
       // Hang up only once both are past nohup and setsid (as their pid files show).
       Eventually.until(
           "both background commands started",
@@ -109,20 +106,5 @@ class HangupTest {
     } catch (java.io.IOException e) {
       return null;
     }
-  }
-
-  private static String firstLine(Process p) throws Exception {
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    return CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return out.readLine();
-              } catch (java.io.IOException e) {
-                return null;
-              }
-            },
-            BlockingTasks.THREADS)
-        .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 }

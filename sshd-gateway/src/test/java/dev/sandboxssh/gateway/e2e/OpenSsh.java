@@ -2,9 +2,11 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.fail;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,6 +109,24 @@ public final class OpenSsh {
     } catch (IOException e) {
       return fail("cannot start " + argv.get(0) + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The first line a started client prints on stdout (read off the test thread, with a deadline).
+   */
+  public static String firstLine(Process p) throws Exception {
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    return CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return out.readLine();
+              } catch (IOException e) {
+                return null;
+              }
+            },
+            BlockingTasks.THREADS)
+        .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 
   /** Runs {@code argv} to completion, feeding {@code stdin}; kills it after {@code timeout}. */

@@ -1,0 +1,193 @@
+package dev.sandboxssh.gateway.routing.unix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sandboxssh.agent.AgentConfig;
+import dev.sandboxssh.agent.AgentServer;
+import dev.sandboxssh.agent.ListenAddress;
+import dev.sandboxssh.gateway.routing.ProcessStdio;
+import dev.sandboxssh.sdk.CommandHandle;
+import dev.sandboxssh.sdk.CommandOptions;
+import dev.sandboxssh.sdk.CommandResult;
+import dev.sandboxssh.sdk.Sandbox;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Taking a process's stdio from a real agent on a unix socket, and using it. */
+class UnixDescriptorSocketTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  @TempDir Path tmp;
+  AgentServer server;
+  Sandbox sandbox;
+  UnixDescriptorSocket descriptors;
+  final ExecutorService readers = Executors.newCachedThreadPool();
+
+  @BeforeEach
+  void startAgent() throws IOException {
+    Path home = Files.createDirectories(tmp.resolve("sandbox")).toRealPath();
+    Path socket = tmp.resolve("agent.sock");
+    server = AgentServer.listen(new ListenAddress.Unix(socket), new AgentConfig("t", home, home));
+    sandbox = Sandbox.connect("unix:" + socket, "t");
+    sandbox.awaitReady(WAIT);
+    descriptors = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
+  }
+
+  @AfterEach
+  void stopAgent() {
+    readers.shutdownNow();
+    sandbox.close();
+    server.close();
+  }
+
+  private CommandHandle start(String command, boolean terminal) {
+    CommandOptions options = CommandOptions.create().handOff(true).shell("/bin/sh");
+    if (terminal) {
+      options.pty(80, 24, "xterm", java.util.Map.of());
+    }
+    return sandbox.commands().run(command, options);
+  }
+
+  private CompletableFuture<String> readAll(InputStream in) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          ByteArrayOutputStream all = new ByteArrayOutputStream();
+          byte[] buffer = new byte[8192];
+          try {
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+              all.write(buffer, 0, n);
+            }
+          } catch (IOException e) {
+            all.writeBytes(("<" + e.getMessage() + ">").getBytes(StandardCharsets.UTF_8));
+          }
+          return all.toString(StandardCharsets.UTF_8);
+        },
+        readers);
+  }
+
+  @Test
+  void pipesCarryTheProcessBytesWithoutTheAgent() throws Exception {
+    CommandHandle handle = start("tr a-z A-Z; echo done >&2; exit 3", false);
+    assertThat(handle.handOff()).matches("[0-9a-f]{32}");
+    try (ProcessStdio stdio = descriptors.take(handle.handOff(), false)) {
+      CompletableFuture<String> out = readAll(stdio.stdout());
+      CompletableFuture<String> err = readAll(stdio.stderr());
+      byte[] big = "abc\n".repeat(200_000).getBytes(StandardCharsets.US_ASCII);
+      stdio.stdin().write(big);
+      stdio.stdin().close();
+      assertThat(out.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("ABC\n".repeat(200_000));
+      assertThat(err.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("done\n");
+    }
+    CommandResult result = handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    assertThat(result.exitCode()).isEqualTo(3);
+    // The agent carried none of it.
+    assertThat(result.stdout()).isEmpty();
+    assertThat(result.stderr()).isEmpty();
+  }
+
+  @Test
+  void aTerminalIsOneMasterDescriptor() throws Exception {
+    CommandHandle handle = start("stty -echo; echo ready; read line; echo got $line", true);
+    try (ProcessStdio stdio = descriptors.take(handle.handOff(), true)) {
+      assertThat(stdio.stderr()).isNull();
+      StringBuilder seen = new StringBuilder();
+      byte[] buffer = new byte[1024];
+      while (!seen.toString().contains("ready")) {
+        int n = stdio.stdout().read(buffer);
+        assertThat(n).as("output so far: %s", seen).isPositive();
+        seen.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+      }
+      stdio.stdin().write("xyz\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readAll(stdio.stdout()).get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .contains("got xyz");
+    }
+    assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).exitCode()).isZero();
+  }
+
+  @Test
+  void aNameIsGoodOnce() throws Exception {
+    CommandHandle handle = start("cat", false);
+    try (ProcessStdio stdio = descriptors.take(handle.handOff(), false)) {
+      assertThatThrownBy(() -> descriptors.take(handle.handOff(), false))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("unknown or expired");
+      stdio.stdin().close();
+      assertThat(readAll(stdio.stdout()).get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+    }
+    assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).exitCode()).isZero();
+  }
+
+  @Test
+  void anUnknownNameGetsNothing() {
+    assertThatThrownBy(() -> descriptors.take("0".repeat(32), false))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("unknown or expired");
+  }
+
+  @Test
+  void aLinkInPlaceOfTheSocketIsRefused() throws Exception {
+    Path link = Files.createSymbolicLink(tmp.resolve("link.sock"), tmp.resolve("fds.sock"));
+    CommandHandle handle = start("cat", false);
+    assertThatThrownBy(() -> new UnixDescriptorSocket(link).take(handle.handOff(), false))
+        .isInstanceOf(IOException.class);
+    // The name was never presented, so its owner can still take it.
+    try (ProcessStdio stdio = descriptors.take(handle.handOff(), false)) {
+      stdio.stdin().close();
+    }
+    assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).exitCode()).isZero();
+  }
+
+  @Test
+  void closeEndsABlockedRead() throws Exception {
+    // A background job holds the pipe open after its parent exited: the gateway must not wait.
+    CommandHandle handle = start("sleep 60 & echo started", false);
+    ProcessStdio stdio = descriptors.take(handle.handOff(), false);
+    byte[] buffer = new byte[64];
+    int n = stdio.stdout().read(buffer);
+    assertThat(new String(buffer, 0, n, StandardCharsets.UTF_8)).isEqualTo("started\n");
+    CompletableFuture<String> rest = readAll(stdio.stdout());
+    assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).exitCode()).isZero();
+    assertThat(rest).isNotDone();
+    stdio.close();
+    assertThat(rest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+    assertThatThrownBy(() -> stdio.stdin().write(1)).isInstanceOf(IOException.class);
+  }
+
+  @Test
+  void anAgentOnTcpDeclinesAndTheOutputFlowsAsBefore() throws Exception {
+    Path home = Files.createDirectories(tmp.resolve("tcp-home")).toRealPath();
+    try (AgentServer tcp =
+            AgentServer.listen(
+                new ListenAddress.Tcp("127.0.0.1", 0), new AgentConfig("u", home, home));
+        Sandbox client = Sandbox.connect("127.0.0.1:" + tcp.port(), "u")) {
+      client.awaitReady(WAIT);
+      CommandHandle handle =
+          client.commands().run("echo through the agent", CommandOptions.create().handOff(true));
+      assertThat(handle.handOff()).isEmpty();
+      assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).stdout())
+          .isEqualTo("through the agent\n");
+    }
+  }
+
+  @Test
+  void withoutAHandOffTheOutputComesThroughTheAgent() throws Exception {
+    CommandHandle handle =
+        sandbox.commands().run("echo kept", CommandOptions.create().shell("/bin/sh"));
+    assertThat(handle.handOff()).isEmpty();
+    assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).stdout()).isEqualTo("kept\n");
+  }
+}
