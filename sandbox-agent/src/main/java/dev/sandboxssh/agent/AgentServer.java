@@ -2,6 +2,7 @@ package dev.sandboxssh.agent;
 
 import dev.sandboxssh.agent.fs.FilesystemServiceImpl;
 import dev.sandboxssh.agent.net.NetworkServiceImpl;
+import dev.sandboxssh.agent.process.HandOffs;
 import dev.sandboxssh.agent.process.ProcessServiceImpl;
 import dev.sandboxssh.api.v1.InputRequest;
 import dev.sandboxssh.api.v1.NetworkServiceGrpc;
@@ -33,6 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class AgentServer implements AutoCloseable {
   private final Server server;
   private final ProcessServiceImpl processes;
+  private final NetworkServiceImpl network;
   private final HealthStatusManager health = new HealthStatusManager();
   private final EventLoopGroup[] eventLoops;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -42,6 +44,7 @@ public final class AgentServer implements AutoCloseable {
       throws IOException {
     TokenAuthInterceptor auth = new TokenAuthInterceptor(config.token());
     this.processes = new ProcessServiceImpl(config);
+    this.network = new NetworkServiceImpl(config);
     this.eventLoops = loops;
     this.server =
         builder
@@ -55,7 +58,7 @@ public final class AgentServer implements AutoCloseable {
             .addService(
                 AliasingMarshaller.forRequests(
                     AliasingMarshaller.forRequests(
-                        ServerInterceptors.intercept(new NetworkServiceImpl(config), auth),
+                        ServerInterceptors.intercept(network, auth),
                         NetworkServiceGrpc.getDialMethod(),
                         TunnelFrame.getDefaultInstance()),
                     NetworkServiceGrpc.getAcceptMethod(),
@@ -89,9 +92,10 @@ public final class AgentServer implements AutoCloseable {
       Files.setPosixFilePermissions(
           unix.path(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
       try {
+        HandOffs handOffs = server.processes.serveHandOffs();
+        server.network.serveHandOffs(handOffs);
         server.descriptors =
-            DescriptorServer.listen(
-                DescriptorServer.beside(unix.path()), server.processes.serveHandOffs(), boss);
+            DescriptorServer.listen(DescriptorServer.beside(unix.path()), handOffs, boss);
       } catch (IOException e) {
         server.close();
         throw e;

@@ -43,6 +43,8 @@ final class GrpcTunnel implements Tunnel, ClientResponseObserver<TunnelFrame, Tu
   private ClientCallStreamObserver<TunnelFrame> call;
   private volatile SocketAddress local;
   private volatile SocketAddress remote;
+  // The agent handed the socket over: the stream's end is no news for the handler.
+  private volatile boolean handedOff;
   // Guarded by lock.
   private boolean outputShut;
   private boolean closing;
@@ -58,27 +60,37 @@ final class GrpcTunnel implements Tunnel, ClientResponseObserver<TunnelFrame, Tu
 
   /**
    * Starts a stream with {@code start}, sends {@code first} and waits until the agent reports the
-   * socket connected.
+   * socket connected; a socket the agent handed over goes to {@code taker} instead, and this
+   * stream, which the agent ends, delivers nothing.
    */
-  static GrpcTunnel open(
+  static Tunnel open(
       String target,
       TunnelFrame first,
       Duration timeout,
       TunnelHandler handler,
       Executor pool,
       ScheduledExecutorService timer,
-      Function<StreamObserver<TunnelFrame>, StreamObserver<TunnelFrame>> start)
+      Function<StreamObserver<TunnelFrame>, StreamObserver<TunnelFrame>> start,
+      SocketTaker taker)
       throws IOException {
     GrpcTunnel tunnel = new GrpcTunnel(target, handler, pool, timer);
     start.apply(tunnel);
     synchronized (tunnel.lock) {
       tunnel.call.onNext(first);
     }
-    tunnel.awaitConnected(timeout);
-    return tunnel;
+    String handOff = tunnel.awaitConnected(timeout);
+    if (handOff.isEmpty()) {
+      return tunnel;
+    }
+    if (taker == null) {
+      tunnel.call.cancel("a socket was handed over that nobody takes", null);
+      throw new IOException("the agent handed over " + target + " unasked");
+    }
+    return taker.take(handOff, tunnel.local, tunnel.remote, handler);
   }
 
-  private void awaitConnected(Duration timeout) throws IOException {
+  /** Waits for {@code connected}; returns its hand-off name (empty when the agent relays). */
+  private String awaitConnected(Duration timeout) throws IOException {
     Connected c;
     try {
       c = connected.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -94,6 +106,7 @@ final class GrpcTunnel implements Tunnel, ClientResponseObserver<TunnelFrame, Tu
     }
     local = Network.toJava(c.getLocal());
     remote = Network.toJava(c.getRemote());
+    return c.getHandOff();
   }
 
   @Override
@@ -112,6 +125,7 @@ final class GrpcTunnel implements Tunnel, ClientResponseObserver<TunnelFrame, Tu
   public void onNext(TunnelFrame frame) {
     switch (frame.getFrameCase()) {
       case CONNECTED -> {
+        handedOff = !frame.getConnected().getHandOff().isEmpty();
         connected.complete(frame.getConnected());
         call.request(1);
       }
@@ -149,6 +163,9 @@ final class GrpcTunnel implements Tunnel, ClientResponseObserver<TunnelFrame, Tu
       connected.completeExceptionally(t);
       return;
     }
+    if (handedOff) {
+      return;
+    }
     Throwable reason =
         closedHere && Status.fromThrowable(t).getCode() == Status.Code.CANCELLED
             ? null
@@ -164,6 +181,9 @@ final class GrpcTunnel implements Tunnel, ClientResponseObserver<TunnelFrame, Tu
           Status.INTERNAL
               .withDescription("agent ended the tunnel before connecting")
               .asException());
+      return;
+    }
+    if (handedOff) {
       return;
     }
     callbacks.execute(() -> handler.onClose(null));

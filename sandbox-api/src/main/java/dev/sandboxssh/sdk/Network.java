@@ -42,9 +42,19 @@ public final class Network {
       Executors.newSingleThreadScheduledExecutor(daemonThreads("sandbox-tunnel-timer"));
 
   private final AgentStubs stubs;
+  private volatile SocketTaker taker;
 
   Network(AgentStubs stubs) {
     this.stubs = stubs;
+  }
+
+  /**
+   * From now on asks the agent to hand each dialled or accepted socket over, and serves those it
+   * hands over with {@code taker}, so their bytes skip the agent; sockets it keeps are relayed as
+   * before. For a caller on the agent's own host.
+   */
+  public void handOffTo(SocketTaker taker) {
+    this.taker = taker;
   }
 
   /** Connects to {@code host:port} from inside the sandbox, blocking until connected. */
@@ -70,15 +80,17 @@ public final class Network {
 
   private Tunnel dialTo(String target, SocketAddress address, Duration timeout, TunnelHandler h)
       throws IOException {
+    SocketTaker t = taker;
     TunnelFrame dial =
         TunnelFrame.newBuilder()
             .setDial(
                 DialOptions.newBuilder()
                     .setAddress(address)
                     .setTimeoutMs((int) Math.min(Integer.MAX_VALUE, timeout.toMillis())))
+            .setHandOff(t != null)
             .build();
     return GrpcTunnel.open(
-        target, dial, timeout.plus(AGENT_SLACK), h, CALLBACKS, TIMER, stubs::dial);
+        target, dial, timeout.plus(AGENT_SLACK), h, CALLBACKS, TIMER, stubs::dial, t);
   }
 
   /**
@@ -114,9 +126,17 @@ public final class Network {
 
   private Tunnel take(String id, java.net.SocketAddress remote, TunnelHandler handler)
       throws IOException {
-    TunnelFrame accept = TunnelFrame.newBuilder().setAccept(id).build();
+    SocketTaker t = taker;
+    TunnelFrame accept = TunnelFrame.newBuilder().setAccept(id).setHandOff(t != null).build();
     return GrpcTunnel.open(
-        "connection from " + remote, accept, AGENT_SLACK, handler, CALLBACKS, TIMER, stubs::accept);
+        "connection from " + remote,
+        accept,
+        AGENT_SLACK,
+        handler,
+        CALLBACKS,
+        TIMER,
+        stubs::accept,
+        t);
   }
 
   private static SocketAddress tcp(String host, int port) {

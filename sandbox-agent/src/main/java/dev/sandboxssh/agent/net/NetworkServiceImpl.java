@@ -3,6 +3,7 @@ package dev.sandboxssh.agent.net;
 import dev.sandboxssh.agent.AgentConfig;
 import dev.sandboxssh.agent.fs.PathResolver;
 import dev.sandboxssh.agent.fs.PathResolver.Follow;
+import dev.sandboxssh.agent.process.HandOffs;
 import dev.sandboxssh.api.v1.Accepted;
 import dev.sandboxssh.api.v1.DialOptions;
 import dev.sandboxssh.api.v1.ListenEvent;
@@ -76,6 +77,7 @@ public final class NetworkServiceImpl extends NetworkServiceGrpc.NetworkServiceI
       Executors.newSingleThreadScheduledExecutor(daemonThreads("agent-net-timer"));
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
+  private volatile HandOffs handOffs;
 
   /** An accepted connection waiting for its Accept call. */
   private record Pending(SocketChannel channel, ScheduledFuture<?> expiry) {}
@@ -89,14 +91,22 @@ public final class NetworkServiceImpl extends NetworkServiceGrpc.NetworkServiceI
     }
   }
 
+  /**
+   * Lets callers take connected sockets themselves ({@code TunnelFrame.hand_off}), through {@code
+   * handOffs}, which the caller serves on the descriptor socket.
+   */
+  public void serveHandOffs(HandOffs handOffs) {
+    this.handOffs = handOffs;
+  }
+
   @Override
   public StreamObserver<TunnelFrame> dial(StreamObserver<TunnelFrame> out) {
-    return new SocketRelay(out, this::connect, pool);
+    return new SocketRelay(out, this::connect, pool, handOffs);
   }
 
   @Override
   public StreamObserver<TunnelFrame> accept(StreamObserver<TunnelFrame> out) {
-    return new SocketRelay(out, this::take, pool);
+    return new SocketRelay(out, this::take, pool, handOffs);
   }
 
   private SocketChannel connect(TunnelFrame first) {

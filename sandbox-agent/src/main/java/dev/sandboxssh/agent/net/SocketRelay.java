@@ -1,6 +1,7 @@
 package dev.sandboxssh.agent.net;
 
 import com.google.protobuf.ByteString;
+import dev.sandboxssh.agent.process.HandOffs;
 import dev.sandboxssh.api.v1.Connected;
 import dev.sandboxssh.api.v1.TunnelFrame;
 import dev.sandboxssh.concurrent.SerialExecutor;
@@ -40,6 +41,7 @@ final class SocketRelay implements StreamObserver<TunnelFrame> {
   private final ServerCallStreamObserver<TunnelFrame> out;
   private final Opener opener;
   private final Executor pool;
+  private final HandOffs handOffs;
   private final SerialExecutor writes;
   private final Object lock = new Object();
   private volatile SocketChannel socket;
@@ -49,11 +51,20 @@ final class SocketRelay implements StreamObserver<TunnelFrame> {
   private boolean inboundDone;
   private boolean outboundDone;
 
-  /** Must be made inside the rpc method: it turns off automatic message requests. */
-  SocketRelay(StreamObserver<TunnelFrame> responseObserver, Opener opener, Executor pool) {
+  /**
+   * Must be made inside the rpc method: it turns off automatic message requests.
+   *
+   * @param handOffs where sockets go that the caller takes itself; null when none can
+   */
+  SocketRelay(
+      StreamObserver<TunnelFrame> responseObserver,
+      Opener opener,
+      Executor pool,
+      HandOffs handOffs) {
     this.out = (ServerCallStreamObserver<TunnelFrame>) responseObserver;
     this.opener = opener;
     this.pool = pool;
+    this.handOffs = handOffs;
     this.writes = new SerialExecutor(pool);
     out.disableAutoRequest();
     out.setOnReadyHandler(this::wakeReader);
@@ -92,6 +103,7 @@ final class SocketRelay implements StreamObserver<TunnelFrame> {
       return;
     }
     socket = channel;
+    String handOff = first.getHandOff() ? handOff(channel) : "";
     synchronized (lock) {
       if (finished) {
         // Cancelled while connecting: the socket has nobody to talk to.
@@ -104,15 +116,35 @@ final class SocketRelay implements StreamObserver<TunnelFrame> {
                 .setConnected(
                     Connected.newBuilder()
                         .setLocal(Addresses.toProto(channel.getLocalAddress()))
-                        .setRemote(Addresses.toProto(channel.getRemoteAddress())))
+                        .setRemote(Addresses.toProto(channel.getRemoteAddress()))
+                        .setHandOff(handOff))
                 .build());
       } catch (IOException e) {
         finishLocked(Status.UNAVAILABLE.withDescription("socket closed at once: " + e), null);
         return;
       }
+      if (!handOff.isEmpty()) {
+        // The caller has the socket now. Closing the agent's descriptor sends the peer nothing:
+        // no thread is inside a call on the channel, so the JDK closes without a shutdown.
+        finishLocked(Status.OK, null);
+        return;
+      }
     }
     pool.execute(this::readLoop);
     requestNext();
+  }
+
+  /** Offers a copy of the socket's descriptor; empty when it cannot be had (then it is relayed). */
+  private String handOff(SocketChannel channel) {
+    int fd = handOffs == null ? -1 : SocketDescriptors.of(channel);
+    if (fd < 0) {
+      return "";
+    }
+    try {
+      return handOffs.offerCopyOf(fd);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   /** Asks gRPC for the next client frame, unless the stream is over. */

@@ -1,5 +1,7 @@
 package dev.sandboxssh.agent.process;
 
+import com.sun.jna.LastErrorException;
+import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -26,6 +28,17 @@ public final class HandOffs {
 
   HandOffs(ScheduledExecutorService scheduler) {
     this.scheduler = scheduler;
+  }
+
+  /** Keeps a copy of {@code fd} (a connected socket, say) under a new name, which it returns. */
+  public String offerCopyOf(int fd) throws IOException {
+    int copy;
+    try {
+      copy = LibC.INSTANCE.fcntl(fd, LibC.F_DUPFD_CLOEXEC, 0);
+    } catch (LastErrorException e) {
+      throw new IOException("dup failed: errno " + e.getErrorCode());
+    }
+    return offer(new int[] {copy});
   }
 
   /** Keeps {@code descriptors} under a new name, which it returns. */

@@ -242,7 +242,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
         }
         launcher.listening(spec, process);
         client = Sandbox.connect("unix:" + socket, secret);
-        descriptors = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
+        UnixDescriptorSocket fds = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
+        // -L/-R connections, like commands' stdio, go straight between the gateway and the socket.
+        client.network().handOffTo(fds::takeSocket);
+        descriptors = fds;
         AgentProbe.check(id, client, connectTimeout);
         log.info(
             "agent started: sandbox={} pid={} in {} ms ({})",

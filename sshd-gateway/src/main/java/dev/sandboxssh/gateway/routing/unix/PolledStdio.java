@@ -2,8 +2,6 @@ package dev.sandboxssh.gateway.routing.unix;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
-import com.sun.jna.NativeLong;
-import com.sun.jna.Pointer;
 import dev.sandboxssh.gateway.routing.ProcessStdio;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,8 +9,8 @@ import java.io.OutputStream;
 
 /**
  * A handed-off process's pipes or terminal master, read and written with plain system calls. Every
- * wait is a {@code poll} that also watches an eventfd, so {@link #close} ends blocked reads at once
- * (a background job that keeps a pipe open must not hold the gateway's thread).
+ * wait can be ended by {@link #close} (see {@link Waker}): a background job that keeps a pipe open
+ * must not hold the gateway's thread.
  *
  * <p>Pipes are switched to non-blocking (after the hand-off the gateway holds their only copy on
  * this side), so a busy stream costs one system call per chunk. A terminal's master stays blocking,
@@ -28,11 +26,8 @@ final class PolledStdio implements ProcessStdio {
   /** Bytes written per call into a terminal (its input queue holds 4 KiB). */
   private static final int TERMINAL_WRITE = 1024;
 
-  private static final short POLLIN = Posix.POLLIN;
-  private static final short POLLOUT = Posix.POLLOUT;
-
   private final boolean terminal;
-  private final Descriptor wake;
+  private final Waker waker;
   private final Descriptor in;
   private final Descriptor out;
   private final Descriptor err;
@@ -48,18 +43,18 @@ final class PolledStdio implements ProcessStdio {
   PolledStdio(int[] fds, boolean terminal) throws IOException {
     this.terminal = terminal;
     try {
-      this.wake = new Descriptor(Posix.C.eventfd(0, Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK));
+      this.waker = new Waker();
       if (!terminal) {
         for (int fd : fds) {
           int flags = Posix.C.fcntl(fd, Posix.F_GETFL, 0);
           Posix.C.fcntl(fd, Posix.F_SETFL, flags | Posix.O_NONBLOCK);
         }
       }
-    } catch (LastErrorException e) {
+    } catch (IOException | LastErrorException e) {
       for (int fd : fds) {
         Posix.C.close(fd);
       }
-      throw new IOException("cannot set up the process's stdio: errno " + e.getErrorCode());
+      throw new IOException("cannot set up the process's stdio: " + e.getMessage());
     }
     this.in = new Descriptor(fds[0]);
     this.out = terminal ? in : new Descriptor(fds[1]);
@@ -86,60 +81,20 @@ final class PolledStdio implements ProcessStdio {
 
   @Override
   public void close() {
-    if (wake.acquire()) {
-      try (Memory one = new Memory(8)) {
-        one.setLong(0, 1);
-        Posix.C.write(wake.fd, one, new NativeLong(8));
-      } catch (LastErrorException e) {
-        // Only a counter overflow fails here, and then the eventfd is readable anyway.
-      } finally {
-        wake.release();
-      }
-    }
+    waker.wakeAll();
     in.close();
     out.close();
     if (err != null) {
       err.close();
     }
-    wake.close();
-  }
-
-  /**
-   * Waits until {@code d} is ready for {@code events}, or closing began; false for the latter.
-   * Errors and hang-ups count as ready: the call that follows reports them.
-   */
-  private boolean await(Descriptor d, short events, Memory fds) throws IOException {
-    if (!wake.acquire()) {
-      return false;
-    }
-    try {
-      fds.setInt(0, d.fd);
-      fds.setShort(4, events);
-      fds.setShort(6, (short) 0);
-      fds.setInt(8, wake.fd);
-      fds.setShort(12, POLLIN);
-      fds.setShort(14, (short) 0);
-      while (true) {
-        try {
-          Posix.C.poll(fds, new NativeLong(2), -1);
-        } catch (LastErrorException e) {
-          if (e.getErrorCode() == Posix.EINTR) {
-            continue;
-          }
-          throw new IOException("poll failed: errno " + e.getErrorCode());
-        }
-        return fds.getShort(14) == 0;
-      }
-    } finally {
-      wake.release();
-    }
+    waker.close();
   }
 
   /** One output stream of the process. */
   private final class Input extends InputStream {
     private final Descriptor d;
     private final int chunk;
-    private final Memory pollFds = new Memory(16);
+    private final Memory pollSet = Waker.pollSet();
     private Memory staging; // allocated at the first read: an idle session costs no buffer
 
     Input(Descriptor d, int chunk) {
@@ -166,45 +121,20 @@ final class PolledStdio implements ProcessStdio {
           staging = new Memory(chunk);
         }
         int want = Math.min(len, chunk);
-        while (true) {
-          // The terminal's master blocks: wait first, so that close() can end the wait.
-          if (terminal && !await(d, POLLIN, pollFds)) {
-            return -1;
+        int n = waker.read(d, staging, want, terminal, pollSet);
+        // A fast writer leaves more in the pipe: take it into the same chunk, since per-chunk
+        // costs (one SSH write, packets, a flush), not bytes, bound throughput.
+        while (!terminal && n > 0 && n < want) {
+          int more = Waker.readNow(d, staging.share(n), want - n);
+          if (more <= 0) {
+            break;
           }
-          int n;
-          try {
-            n = Posix.C.read(d.fd, staging, new NativeLong(want)).intValue();
-          } catch (LastErrorException e) {
-            int code = e.getErrorCode();
-            if (code == Posix.EINTR) {
-              continue;
-            }
-            if (code == Posix.EAGAIN) {
-              if (!await(d, POLLIN, pollFds)) {
-                return -1;
-              }
-              continue;
-            }
-            if (terminal && code == Posix.EIO) {
-              return -1; // the terminal's last writer is gone: its end of file
-            }
-            throw new IOException("read failed: errno " + code);
-          }
-          if (n == 0) {
-            return -1;
-          }
-          // A fast writer leaves more in the pipe: take it into the same chunk, since per-chunk
-          // costs (one SSH write, packets, a flush), not bytes, bound throughput.
-          while (!terminal && n < want) {
-            int more = readMore(d, staging.share(n), want - n);
-            if (more <= 0) {
-              break;
-            }
-            n += more;
-          }
-          staging.read(0, b, off, n);
-          return n;
+          n += more;
         }
+        if (n > 0) {
+          staging.read(0, b, off, n);
+        }
+        return n;
       } finally {
         d.release();
       }
@@ -214,28 +144,12 @@ final class PolledStdio implements ProcessStdio {
     public void close() {
       d.close();
     }
-
-    /** One non-blocking read; 0 when nothing more is there now (or at end of file). */
-    private int readMore(Descriptor d, Pointer into, int max) throws IOException {
-      while (true) {
-        try {
-          return Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
-        } catch (LastErrorException e) {
-          if (e.getErrorCode() == Posix.EAGAIN) {
-            return 0;
-          }
-          if (e.getErrorCode() != Posix.EINTR) {
-            throw new IOException("read failed: errno " + e.getErrorCode());
-          }
-        }
-      }
-    }
   }
 
   /** The process's input. */
   private final class Output extends OutputStream {
     private final Descriptor d;
-    private final Memory pollFds = new Memory(16);
+    private final Memory pollSet = Waker.pollSet();
     private Memory staging; // allocated at the first write
 
     Output(Descriptor d) {
@@ -260,26 +174,12 @@ final class PolledStdio implements ProcessStdio {
         while (len > 0) {
           int n = Math.min(len, chunk);
           staging.write(0, b, off, n);
-          for (int done = 0; done < n; ) {
-            if (terminal && !await(d, POLLOUT, pollFds)) {
-              throw new IOException("stdin is closed");
-            }
-            try {
-              done += Posix.C.write(d.fd, staging.share(done), new NativeLong(n - done)).intValue();
-            } catch (LastErrorException e) {
-              int code = e.getErrorCode();
-              if (code == Posix.EAGAIN) {
-                if (!await(d, POLLOUT, pollFds)) {
-                  throw new IOException("stdin is closed");
-                }
-              } else if (code != Posix.EINTR) {
-                throw new IOException("write to stdin failed: errno " + code);
-              }
-            }
-          }
+          waker.writeFully(d, staging, n, terminal, pollSet);
           off += n;
           len -= n;
         }
+      } catch (IOException e) {
+        throw new IOException("stdin: " + e.getMessage(), e);
       } finally {
         d.release();
       }

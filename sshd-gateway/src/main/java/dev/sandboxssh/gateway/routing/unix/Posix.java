@@ -32,7 +32,11 @@ interface Posix extends Library {
   int EIO = 5;
   int EAGAIN = 11;
 
+  int SHUT_WR = 1;
+
   int socket(int domain, int type, int protocol) throws LastErrorException;
+
+  int shutdown(int fd, int how) throws LastErrorException;
 
   int connect(int fd, Pointer address, int length) throws LastErrorException;
 

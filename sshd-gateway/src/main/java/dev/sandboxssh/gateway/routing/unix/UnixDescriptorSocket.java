@@ -6,7 +6,11 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import dev.sandboxssh.gateway.routing.DescriptorSocket;
 import dev.sandboxssh.gateway.routing.ProcessStdio;
+import dev.sandboxssh.sdk.SocketTaker;
+import dev.sandboxssh.sdk.Tunnel;
+import dev.sandboxssh.sdk.TunnelHandler;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,10 +45,27 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
 
   @Override
   public ProcessStdio take(String name, boolean terminal) throws IOException {
+    int[] fds = receive(name, terminal ? 1 : 3, terminal ? "ptmx" : "pipe:");
+    return new PolledStdio(fds, terminal);
+  }
+
+  /**
+   * Takes a connected socket the agent keeps under {@code name} (a dialled or accepted connection)
+   * and relays it to {@code handler} from this process; a {@link SocketTaker}.
+   */
+  public Tunnel takeSocket(
+      String name, SocketAddress local, SocketAddress remote, TunnelHandler handler)
+      throws IOException {
+    int[] fds = receive(name, 1, "socket:");
+    return SocketTunnel.start(fds[0], handler, local, remote);
+  }
+
+  /** Receives {@code count} descriptors of the kind {@code kind} names (see {@link #checkKind}). */
+  private int[] receive(String name, int count, String kind) throws IOException {
     if (Native.POINTER_SIZE != 8) {
       throw new IOException("descriptor hand-off needs 64-bit Linux");
     }
-    int[] fds = new int[terminal ? 1 : 3];
+    int[] fds = new int[count];
     Arrays.fill(fds, -1);
     int target = -1;
     int socket = -1;
@@ -75,14 +96,13 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
         fds[i] = receiveOne(socket);
       }
       for (int fd : fds) {
-        checkKind(fd, terminal);
+        checkKind(fd, kind);
       }
       int[] taken = fds;
       fds = new int[0];
-      return new PolledStdio(taken, terminal);
+      return taken;
     } catch (LastErrorException e) {
-      throw new IOException(
-          "cannot take the process's stdio from " + path + ": errno " + e.getErrorCode());
+      throw new IOException("cannot take descriptors from " + path + ": errno " + e.getErrorCode());
     } finally {
       for (int fd : fds) {
         if (fd >= 0) {
@@ -160,15 +180,14 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
   }
 
   /**
-   * Deny by default: the gateway reads and writes what it receives, so it takes only the kinds a
-   * process's stdio can be (pipes, or a terminal's master).
+   * Deny by default: the gateway reads and writes what it receives, so it takes only what was asked
+   * for: pipes, a terminal's master, or a socket.
    */
-  private static void checkKind(int fd, boolean terminal) throws IOException {
+  private static void checkKind(int fd, String kind) throws IOException {
     String target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
-    boolean ok = terminal ? target.endsWith("ptmx") : target.startsWith("pipe:");
+    boolean ok = kind.endsWith(":") ? target.startsWith(kind) : target.endsWith(kind);
     if (!ok) {
-      throw new IOException(
-          "the agent handed over " + target + ", not " + (terminal ? "a terminal" : "a pipe"));
+      throw new IOException("the agent handed over " + target + ", not " + kind);
     }
   }
 }

@@ -11,13 +11,22 @@ import dev.sandboxssh.sdk.CommandHandle;
 import dev.sandboxssh.sdk.CommandOptions;
 import dev.sandboxssh.sdk.CommandResult;
 import dev.sandboxssh.sdk.Sandbox;
+import dev.sandboxssh.sdk.Tunnel;
+import dev.sandboxssh.sdk.TunnelHandler;
+import dev.sandboxssh.sdk.TunnelListener;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -180,6 +189,145 @@ class UnixDescriptorSocketTest {
       assertThat(handle.handOff()).isEmpty();
       assertThat(handle.exit().get(WAIT.toSeconds(), TimeUnit.SECONDS).stdout())
           .isEqualTo("through the agent\n");
+    }
+  }
+
+  /** Collects what a tunnel delivers. */
+  private static final class Collecting implements TunnelHandler {
+    final ByteArrayOutputStream data = new ByteArrayOutputStream();
+    final CompletableFuture<Void> eof = new CompletableFuture<>();
+    final CompletableFuture<Optional<Throwable>> closed = new CompletableFuture<>();
+
+    @Override
+    public synchronized void onData(byte[] chunk) {
+      data.writeBytes(chunk);
+    }
+
+    @Override
+    public void onEof() {
+      eof.complete(null);
+    }
+
+    @Override
+    public void onClose(Throwable error) {
+      closed.complete(Optional.ofNullable(error));
+    }
+
+    synchronized byte[] bytes() {
+      return data.toByteArray();
+    }
+  }
+
+  private static byte[] pattern(int size) {
+    byte[] data = new byte[size];
+    for (int i = 0; i < size; i++) {
+      data[i] = (byte) (i * 7 + i / 251);
+    }
+    return data;
+  }
+
+  /** Echoes one connection back to its sender, then closes it. */
+  private CompletableFuture<Void> echoOnce(ServerSocket server) {
+    return CompletableFuture.runAsync(
+        () -> {
+          try (Socket s = server.accept()) {
+            s.getInputStream().transferTo(s.getOutputStream());
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        },
+        readers);
+  }
+
+  @Test
+  void aDialledSocketIsHandedOverAndRelayedByTheGateway() throws Exception {
+    sandbox.network().handOffTo(descriptors::takeSocket);
+    try (ServerSocket echo = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> served = echoOnce(echo);
+      Collecting handler = new Collecting();
+      Tunnel tunnel = sandbox.network().dial("127.0.0.1", echo.getLocalPort(), handler);
+      assertThat(tunnel).isInstanceOf(SocketTunnel.class);
+      assertThat(tunnel.remoteAddress())
+          .isEqualTo(new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.getLocalPort()));
+      byte[] data = pattern(3 * 1024 * 1024 + 17);
+      tunnel.write(data);
+      tunnel.shutdownOutput();
+      assertThat(handler.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+      assertThat(handler.eof).isDone();
+      assertThat(handler.bytes()).isEqualTo(data);
+      served.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anAcceptedSocketIsHandedOverToo() throws Exception {
+    sandbox.network().handOffTo(descriptors::takeSocket);
+    Collecting handler = new Collecting();
+    CompletableFuture<Tunnel> taken = new CompletableFuture<>();
+    try (TunnelListener listener =
+        sandbox
+            .network()
+            .listen(
+                "127.0.0.1",
+                0,
+                connection -> {
+                  try {
+                    taken.complete(connection.accept(handler));
+                  } catch (IOException e) {
+                    taken.completeExceptionally(e);
+                  }
+                })) {
+      try (Socket client = new Socket(InetAddress.getLoopbackAddress(), listener.port())) {
+        Tunnel tunnel = taken.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(tunnel).isInstanceOf(SocketTunnel.class);
+        client.getOutputStream().write("from the peer".getBytes(StandardCharsets.US_ASCII));
+        client.shutdownOutput();
+        handler.eof.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(new String(handler.bytes(), StandardCharsets.US_ASCII))
+            .isEqualTo("from the peer");
+        tunnel.write("to the peer".getBytes(StandardCharsets.US_ASCII));
+        tunnel.close();
+        assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+            .isEqualTo("to the peer");
+        assertThat(handler.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void closingATunnelEndsAWriteBlockedOnAPeerThatDoesNotRead() throws Exception {
+    sandbox.network().handOffTo(descriptors::takeSocket);
+    try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Socket> peer =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return silent.accept();
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              },
+              readers);
+      Collecting handler = new Collecting();
+      Tunnel tunnel = sandbox.network().dial("127.0.0.1", silent.getLocalPort(), handler);
+      try (Socket ignored = peer.get(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+        CompletableFuture<Void> writing =
+            CompletableFuture.runAsync(
+                () -> {
+                  try {
+                    tunnel.write(new byte[64 * 1024 * 1024]);
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                },
+                readers);
+        Thread.sleep(200);
+        assertThat(writing).isNotDone();
+        tunnel.close();
+        assertThatThrownBy(() -> writing.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+            .hasCauseInstanceOf(UncheckedIOException.class);
+        assertThat(handler.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+      }
     }
   }
 

@@ -1,0 +1,198 @@
+package dev.sandboxssh.gateway.routing.unix;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import dev.sandboxssh.sdk.Tunnel;
+import dev.sandboxssh.sdk.TunnelHandler;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A connected socket inside a sandbox whose descriptor the agent handed over, relayed by the
+ * gateway itself: the same contract as the agent's tunnels (see {@link Tunnel}), without the hop
+ * through the agent. One thread per tunnel reads the socket and runs the handler's callbacks in
+ * order; writers write from their own threads, waiting while the socket is full.
+ */
+final class SocketTunnel implements Tunnel {
+  /**
+   * Most bytes per callback: what is in the socket is taken whole, up to this, since per-chunk
+   * costs (a callback, an SSH write and its flush), not bytes, bound throughput.
+   */
+  private static final int CHUNK = 256 * 1024;
+
+  private static final AtomicInteger COUNT = new AtomicInteger();
+
+  private final Descriptor socket;
+  private final Waker waker;
+  private final TunnelHandler handler;
+  private final SocketAddress local;
+  private final SocketAddress remote;
+  private final Object lock = new Object();
+  private final Memory writePollSet = Waker.pollSet();
+  private Memory writeStaging; // guarded by lock
+  // Guarded by lock.
+  private boolean outputShut;
+  private boolean closing;
+
+  private SocketTunnel(
+      int fd, Waker waker, TunnelHandler handler, SocketAddress local, SocketAddress remote) {
+    this.socket = new Descriptor(fd);
+    this.waker = waker;
+    this.handler = handler;
+    this.local = local;
+    this.remote = remote;
+  }
+
+  /** Takes ownership of the socket {@code fd} and starts delivering to {@code handler}. */
+  static SocketTunnel start(
+      int fd, TunnelHandler handler, SocketAddress local, SocketAddress remote) throws IOException {
+    Waker waker;
+    try {
+      waker = new Waker();
+      int flags = Posix.C.fcntl(fd, Posix.F_GETFL, 0);
+      Posix.C.fcntl(fd, Posix.F_SETFL, flags | Posix.O_NONBLOCK);
+    } catch (IOException | LastErrorException e) {
+      Posix.C.close(fd);
+      throw new IOException("cannot set up the handed-over socket: " + e.getMessage());
+    }
+    SocketTunnel tunnel = new SocketTunnel(fd, waker, handler, local, remote);
+    Thread reader = new Thread(tunnel::readLoop, "socket-tunnel-" + COUNT.incrementAndGet());
+    reader.setDaemon(true);
+    reader.start();
+    return tunnel;
+  }
+
+  private void readLoop() {
+    Throwable failure = null;
+    Memory staging = new Memory(CHUNK);
+    Memory pollSet = Waker.pollSet();
+    try {
+      while (true) {
+        int n = socket.acquire() ? readOnce(staging, pollSet) : -1;
+        if (n < 0) {
+          break;
+        }
+        byte[] data = new byte[n];
+        staging.read(0, data, 0, n);
+        handler.onData(data);
+      }
+      if (!isClosing()) {
+        handler.onEof();
+        // The tunnel ends once this side is done writing too, as the agent's tunnels do.
+        synchronized (lock) {
+          while (!outputShut && !closing) {
+            lock.wait();
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      failure = e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      synchronized (lock) {
+        closing = true;
+      }
+      waker.wakeAll();
+      socket.close();
+      waker.close();
+      handler.onClose(failure);
+    }
+  }
+
+  private int readOnce(Memory staging, Memory pollSet) throws IOException {
+    try {
+      int n = waker.read(socket, staging, CHUNK, false, pollSet);
+      while (n > 0 && n < CHUNK) {
+        int more = Waker.readNow(socket, staging.share(n), CHUNK - n);
+        if (more <= 0) {
+          break;
+        }
+        n += more;
+      }
+      return n;
+    } finally {
+      socket.release();
+    }
+  }
+
+  private boolean isClosing() {
+    synchronized (lock) {
+      return closing;
+    }
+  }
+
+  @Override
+  public void write(byte[] data, int offset, int length) throws IOException {
+    Objects.checkFromIndexSize(offset, length, data.length);
+    synchronized (lock) {
+      if (closing || outputShut || !socket.acquire()) {
+        throw new IOException("tunnel to " + remote + " is closed for writing");
+      }
+      try {
+        if (writeStaging == null) {
+          writeStaging = new Memory(CHUNK);
+        }
+        while (length > 0) {
+          int n = Math.min(length, CHUNK);
+          writeStaging.write(0, data, offset, n);
+          waker.writeFully(socket, writeStaging, n, false, writePollSet);
+          offset += n;
+          length -= n;
+        }
+      } catch (IOException e) {
+        throw new IOException("tunnel to " + remote + ": " + e.getMessage(), e);
+      } finally {
+        socket.release();
+      }
+    }
+  }
+
+  @Override
+  public void shutdownOutput() {
+    synchronized (lock) {
+      if (outputShut || closing || !socket.acquire()) {
+        return;
+      }
+      try {
+        Posix.C.shutdown(socket.fd, Posix.SHUT_WR);
+      } catch (LastErrorException e) {
+        // The peer is gone already; the reader reports that.
+      } finally {
+        socket.release();
+      }
+      outputShut = true;
+      lock.notifyAll();
+    }
+  }
+
+  /**
+   * Closes the socket; data still arriving is dropped and {@code onClose} follows. A write blocked
+   * on a full socket ends too.
+   */
+  @Override
+  public void close() {
+    waker.wakeAll();
+    synchronized (lock) {
+      closing = true;
+      lock.notifyAll();
+    }
+  }
+
+  @Override
+  public SocketAddress localAddress() {
+    return local;
+  }
+
+  @Override
+  public SocketAddress remoteAddress() {
+    return remote;
+  }
+
+  @Override
+  public String toString() {
+    return "SocketTunnel[" + remote + "]";
+  }
+}

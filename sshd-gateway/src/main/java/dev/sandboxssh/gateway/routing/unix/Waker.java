@@ -1,0 +1,150 @@
+package dev.sandboxssh.gateway.routing.unix;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import java.io.IOException;
+
+/**
+ * Blocking reads and writes on descriptors that can all be ended at once: every wait is a {@code
+ * poll} that also watches one eventfd, and {@link #wakeAll} makes that eventfd readable for good.
+ * Each thread passes a 16-byte {@link Memory} of its own for the poll set.
+ */
+final class Waker {
+  private final Descriptor wake;
+
+  Waker() throws IOException {
+    try {
+      wake = new Descriptor(Posix.C.eventfd(0, Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK));
+    } catch (LastErrorException e) {
+      throw new IOException("eventfd failed: errno " + e.getErrorCode());
+    }
+  }
+
+  /** A poll set for one thread. */
+  static Memory pollSet() {
+    return new Memory(16);
+  }
+
+  /** Ends every wait, now and later. */
+  void wakeAll() {
+    if (!wake.acquire()) {
+      return;
+    }
+    try (Memory one = new Memory(8)) {
+      one.setLong(0, 1);
+      Posix.C.write(wake.fd, one, new NativeLong(8));
+    } catch (LastErrorException e) {
+      // Only a counter overflow fails here, and then the eventfd is readable anyway.
+    } finally {
+      wake.release();
+    }
+  }
+
+  /** Closes the eventfd once no thread waits on it; call after {@link #wakeAll}. */
+  void close() {
+    wake.close();
+  }
+
+  /**
+   * Waits until {@code d} is ready for {@code events}, or {@link #wakeAll} was called; false for
+   * the latter. Errors and hang-ups count as ready: the call that follows reports them.
+   */
+  boolean await(Descriptor d, short events, Memory set) throws IOException {
+    if (!wake.acquire()) {
+      return false;
+    }
+    try {
+      set.setInt(0, d.fd);
+      set.setShort(4, events);
+      set.setShort(6, (short) 0);
+      set.setInt(8, wake.fd);
+      set.setShort(12, Posix.POLLIN);
+      set.setShort(14, (short) 0);
+      while (true) {
+        try {
+          Posix.C.poll(set, new NativeLong(2), -1);
+        } catch (LastErrorException e) {
+          if (e.getErrorCode() == Posix.EINTR) {
+            continue;
+          }
+          throw new IOException("poll failed: errno " + e.getErrorCode());
+        }
+        return set.getShort(14) == 0;
+      }
+    } finally {
+      wake.release();
+    }
+  }
+
+  /**
+   * Reads at most {@code max} bytes into {@code into}, waiting for some; -1 at end of file or once
+   * woken. With {@code pollFirst} (a blocking descriptor) it waits before the call, else on EAGAIN.
+   * A terminal whose last writer left (EIO) counts as end of file.
+   */
+  int read(Descriptor d, Pointer into, int max, boolean pollFirst, Memory set) throws IOException {
+    while (true) {
+      if (pollFirst && !await(d, Posix.POLLIN, set)) {
+        return -1;
+      }
+      try {
+        int n = Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
+        return n == 0 ? -1 : n;
+      } catch (LastErrorException e) {
+        int code = e.getErrorCode();
+        if (code == Posix.EAGAIN) {
+          if (!await(d, Posix.POLLIN, set)) {
+            return -1;
+          }
+        } else if (code == Posix.EIO) {
+          return -1;
+        } else if (code != Posix.EINTR) {
+          throw new IOException("read failed: errno " + code);
+        }
+      }
+    }
+  }
+
+  /** One read that never waits; 0 when nothing is there now (or at end of file). */
+  static int readNow(Descriptor d, Pointer into, int max) throws IOException {
+    while (true) {
+      try {
+        return Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() == Posix.EAGAIN) {
+          return 0;
+        }
+        if (e.getErrorCode() != Posix.EINTR) {
+          throw new IOException("read failed: errno " + e.getErrorCode());
+        }
+      }
+    }
+  }
+
+  /**
+   * Writes {@code n} bytes of {@code from}, waiting while the descriptor is full.
+   *
+   * @throws IOException when woken first, or the write failed
+   */
+  void writeFully(Descriptor d, Pointer from, int n, boolean pollFirst, Memory set)
+      throws IOException {
+    for (int done = 0; done < n; ) {
+      if (pollFirst && !await(d, Posix.POLLOUT, set)) {
+        throw new IOException("closed");
+      }
+      try {
+        done += Posix.C.write(d.fd, from.share(done), new NativeLong(n - done)).intValue();
+      } catch (LastErrorException e) {
+        int code = e.getErrorCode();
+        if (code == Posix.EAGAIN) {
+          if (!await(d, Posix.POLLOUT, set)) {
+            throw new IOException("closed");
+          }
+        } else if (code != Posix.EINTR) {
+          throw new IOException("write failed: errno " + code);
+        }
+      }
+    }
+  }
+}
