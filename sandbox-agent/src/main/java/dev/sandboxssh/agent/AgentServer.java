@@ -35,6 +35,7 @@ public final class AgentServer implements AutoCloseable {
   private final Server server;
   private final ProcessServiceImpl processes;
   private final NetworkServiceImpl network;
+  private final FilesystemServiceImpl files;
   private final HealthStatusManager health = new HealthStatusManager();
   private final EventLoopGroup[] eventLoops;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -45,6 +46,7 @@ public final class AgentServer implements AutoCloseable {
     TokenAuthInterceptor auth = new TokenAuthInterceptor(config.token());
     this.processes = new ProcessServiceImpl(config);
     this.network = new NetworkServiceImpl(config);
+    this.files = new FilesystemServiceImpl(config);
     this.eventLoops = loops;
     this.server =
         builder
@@ -54,7 +56,7 @@ public final class AgentServer implements AutoCloseable {
                     ServerInterceptors.intercept(processes, auth),
                     ProcessServiceGrpc.getStreamInputMethod(),
                     InputRequest.getDefaultInstance()))
-            .addService(ServerInterceptors.intercept(new FilesystemServiceImpl(config), auth))
+            .addService(ServerInterceptors.intercept(files, auth))
             .addService(
                 AliasingMarshaller.forRequests(
                     AliasingMarshaller.forRequests(
@@ -94,6 +96,7 @@ public final class AgentServer implements AutoCloseable {
       try {
         HandOffs handOffs = server.processes.serveHandOffs();
         server.network.serveHandOffs(handOffs);
+        server.files.serveHandOffs(handOffs);
         server.descriptors =
             DescriptorServer.listen(DescriptorServer.beside(unix.path()), handOffs, boss);
       } catch (IOException e) {

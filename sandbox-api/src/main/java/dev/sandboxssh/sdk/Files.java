@@ -6,6 +6,7 @@ import dev.sandboxssh.api.v1.DirEntries;
 import dev.sandboxssh.api.v1.Empty;
 import dev.sandboxssh.api.v1.FileType;
 import dev.sandboxssh.api.v1.MkdirRequest;
+import dev.sandboxssh.api.v1.OpenRequest;
 import dev.sandboxssh.api.v1.PathRequest;
 import dev.sandboxssh.api.v1.ReadRequest;
 import dev.sandboxssh.api.v1.RemoveRequest;
@@ -16,6 +17,7 @@ import dev.sandboxssh.api.v1.SymlinkRequest;
 import dev.sandboxssh.api.v1.TruncateRequest;
 import dev.sandboxssh.api.v1.WriteOpen;
 import io.grpc.Context;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,9 +41,64 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Files {
   private final AgentStubs stubs;
+  private volatile FileTaker taker;
 
   Files(AgentStubs stubs) {
     this.stubs = stubs;
+  }
+
+  /**
+   * Lets {@link #open} ask the agent for open files and take them with {@code taker}; for a caller
+   * on the agent's host.
+   */
+  public void handOffTo(FileTaker taker) {
+    this.taker = taker;
+  }
+
+  /**
+   * Opens {@code path} in the caller's own process: the agent opens it as the sandbox's user and
+   * hands the descriptor over, so reads and writes skip the agent. Null when that cannot be (no
+   * {@link #handOffTo} taker, or an agent that cannot hand descriptors over): use {@link #read} and
+   * {@link #write} then.
+   *
+   * @throws IOException as those would for the same path and flags (missing, refused, exists)
+   */
+  public OpenFile open(String path, OpenOptions options) throws IOException {
+    FileTaker t = taker;
+    if (t == null) {
+      return null;
+    }
+    OpenRequest request =
+        OpenRequest.newBuilder()
+            .setPath(path)
+            .setRead(options.read())
+            .setWrite(options.write())
+            .setCreate(options.create())
+            .setExclusive(options.exclusive())
+            .setTruncate(options.truncate())
+            .setAppend(options.append())
+            .setMode(options.mode())
+            .build();
+    String handOff;
+    try {
+      handOff = stubs.filesBlocking().open(request).getHandOff();
+    } catch (StatusRuntimeException e) {
+      if (declined(e)) {
+        return null;
+      }
+      throw FileErrors.toIo(path, e);
+    }
+    return t.take(handOff, path);
+  }
+
+  /** An agent without hand-offs (EOPNOTSUPP), or one older than the Open call. */
+  private static boolean declined(StatusRuntimeException e) {
+    if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+      return true;
+    }
+    return e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION
+        && e.getTrailers() != null
+        && "EOPNOTSUPP".equals(e.getTrailers().get(FileErrors.ERRNO));
   }
 
   /** An agent call that may fail with a status. */

@@ -3,6 +3,8 @@ package dev.sandboxssh.agent.fs;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.sandboxssh.agent.AgentConfig;
 import dev.sandboxssh.agent.fs.PathResolver.Follow;
+import dev.sandboxssh.agent.process.HandOffs;
+import dev.sandboxssh.agent.process.JdkDescriptors;
 import dev.sandboxssh.api.v1.ChmodRequest;
 import dev.sandboxssh.api.v1.ChownRequest;
 import dev.sandboxssh.api.v1.DirEntries;
@@ -12,6 +14,8 @@ import dev.sandboxssh.api.v1.FileInfo;
 import dev.sandboxssh.api.v1.FileType;
 import dev.sandboxssh.api.v1.FilesystemServiceGrpc;
 import dev.sandboxssh.api.v1.MkdirRequest;
+import dev.sandboxssh.api.v1.OpenReply;
+import dev.sandboxssh.api.v1.OpenRequest;
 import dev.sandboxssh.api.v1.PathReply;
 import dev.sandboxssh.api.v1.PathRequest;
 import dev.sandboxssh.api.v1.ReadRequest;
@@ -80,6 +84,7 @@ public final class FilesystemServiceImpl extends FilesystemServiceGrpc.Filesyste
   private static final int PERMISSION_BITS = 07777;
 
   private final PathResolver paths;
+  private volatile HandOffs handOffs;
 
   /** Serves the sandbox that {@code config} describes. */
   public FilesystemServiceImpl(AgentConfig config) {
@@ -273,28 +278,17 @@ public final class FilesystemServiceImpl extends FilesystemServiceGrpc.Filesyste
       append = open.getAppend();
       sync = open.getSync();
       position = open.getOffset();
-      Path resolved = paths.resolve(path, Follow.YES);
-      Set<OpenOption> options = new HashSet<>();
-      options.add(StandardOpenOption.WRITE);
-      // The resolver followed every symlink inside the root; one appearing now is refused.
-      options.add(LinkOption.NOFOLLOW_LINKS);
-      boolean existed = Files.exists(resolved, LinkOption.NOFOLLOW_LINKS);
-      if (open.getCreate()) {
-        options.add(
-            open.getExclusive() ? StandardOpenOption.CREATE_NEW : StandardOpenOption.CREATE);
-      }
-      if (open.getTruncate()) {
-        options.add(StandardOpenOption.TRUNCATE_EXISTING);
-      }
-      if (append) {
-        options.add(StandardOpenOption.APPEND);
-      }
-      file = FileChannel.open(resolved, options);
-      if (!existed) {
-        // Created now: its mode is exactly the one asked for, not filtered by the agent's umask.
-        int mode = open.getMode() == 0 ? DEFAULT_FILE_MODE : open.getMode() & PERMISSION_BITS;
-        Files.setAttribute(resolved, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
-      }
+      file =
+          openFile(
+              OpenRequest.newBuilder()
+                  .setPath(path)
+                  .setWrite(true)
+                  .setCreate(open.getCreate())
+                  .setExclusive(open.getExclusive())
+                  .setTruncate(open.getTruncate())
+                  .setAppend(append)
+                  .setMode(open.getMode())
+                  .build());
     }
 
     private void fail(Exception e) {
@@ -331,6 +325,75 @@ public final class FilesystemServiceImpl extends FilesystemServiceGrpc.Filesyste
       out.onNext(WriteReply.newBuilder().setBytesWritten(written).build());
       out.onCompleted();
     }
+  }
+
+  /** Opens a file as Write's {@code open} (and Read's) do, confined to the root. */
+  private FileChannel openFile(OpenRequest open) throws IOException {
+    Path resolved = paths.resolve(open.getPath(), Follow.YES);
+    Set<OpenOption> options = new HashSet<>();
+    // The resolver followed every symlink inside the root; one appearing now is refused.
+    options.add(LinkOption.NOFOLLOW_LINKS);
+    if (open.getRead() || !open.getWrite()) {
+      options.add(StandardOpenOption.READ);
+    }
+    boolean existed = true;
+    if (open.getWrite()) {
+      options.add(StandardOpenOption.WRITE);
+      existed = Files.exists(resolved, LinkOption.NOFOLLOW_LINKS);
+      if (open.getCreate()) {
+        options.add(
+            open.getExclusive() ? StandardOpenOption.CREATE_NEW : StandardOpenOption.CREATE);
+      }
+      if (open.getTruncate()) {
+        options.add(StandardOpenOption.TRUNCATE_EXISTING);
+      }
+      if (open.getAppend()) {
+        options.add(StandardOpenOption.APPEND);
+      }
+    }
+    FileChannel file = FileChannel.open(resolved, options);
+    if (!existed) {
+      // Created now: its mode is exactly the one asked for, not filtered by the agent's umask.
+      int mode = open.getMode() == 0 ? DEFAULT_FILE_MODE : open.getMode() & PERMISSION_BITS;
+      try {
+        Files.setAttribute(resolved, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+      } catch (IOException | RuntimeException e) {
+        closeQuietly(file);
+        throw e;
+      }
+    }
+    return file;
+  }
+
+  /**
+   * Lets callers open files for themselves ({@link #open}) through {@code handOffs}, which the
+   * caller serves on the descriptor socket.
+   */
+  public void serveHandOffs(HandOffs handOffs) {
+    this.handOffs = handOffs;
+  }
+
+  @Override
+  public void open(OpenRequest request, StreamObserver<OpenReply> out) {
+    String path = request.getPath();
+    unary(
+        "open",
+        path,
+        out,
+        () -> {
+          HandOffs h = handOffs;
+          if (h == null) {
+            throw FsStatus.unsupported("open", path, "this agent hands over no descriptors");
+          }
+          try (FileChannel file = openFile(request)) {
+            int fd = JdkDescriptors.of(file);
+            if (fd < 0) {
+              throw FsStatus.unsupported("open", path, "this agent's JVM shows no descriptors");
+            }
+            // The caller gets its own copy; the agent's closes with the channel.
+            return OpenReply.newBuilder().setHandOff(h.offerCopyOf(fd)).build();
+          }
+        });
   }
 
   @Override

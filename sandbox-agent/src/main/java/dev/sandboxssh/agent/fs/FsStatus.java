@@ -94,6 +94,11 @@ final class FsStatus {
     return build(Status.INTERNAL, "EIO", op, path, reason);
   }
 
+  /** The status for an operation this agent does not offer (FAILED_PRECONDITION, EOPNOTSUPP). */
+  static StatusRuntimeException unsupported(String op, String path, String cause) {
+    return build(Status.FAILED_PRECONDITION, "EOPNOTSUPP", op, path, cause);
+  }
+
   private static String reason(IOException e) {
     if (e instanceof FileSystemException fse) {
       return fse.getReason() != null ? fse.getReason() : "";

@@ -2,6 +2,7 @@ package dev.sandboxssh.agent.net;
 
 import com.google.protobuf.ByteString;
 import dev.sandboxssh.agent.process.HandOffs;
+import dev.sandboxssh.agent.process.JdkDescriptors;
 import dev.sandboxssh.api.v1.Connected;
 import dev.sandboxssh.api.v1.TunnelFrame;
 import dev.sandboxssh.concurrent.SerialExecutor;
@@ -136,7 +137,7 @@ final class SocketRelay implements StreamObserver<TunnelFrame> {
 
   /** Offers a copy of the socket's descriptor; empty when it cannot be had (then it is relayed). */
   private String handOff(SocketChannel channel) {
-    int fd = handOffs == null ? -1 : SocketDescriptors.of(channel);
+    int fd = handOffs == null ? -1 : JdkDescriptors.of(channel);
     if (fd < 0) {
       return "";
     }

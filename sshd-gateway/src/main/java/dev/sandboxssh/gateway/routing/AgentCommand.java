@@ -82,8 +82,9 @@ final class AgentCommand {
     // (an AOT cache that does not match, say) go to stderr, which the gateway logs.
     cmd.add("-Xlog:disable");
     cmd.add("-Xlog:all=warning:stderr");
-    // Lets the agent see a socket's descriptor number, to hand -L/-R connections to the gateway.
-    cmd.add("--add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
+    // Lets the agent see the descriptor number of a socket or an open file, to hand -L/-R
+    // connections and SFTP's files to the gateway (JdkDescriptors).
+    cmd.add("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED");
     cmd.addAll(jvmOptions);
     cmd.add("-cp");
     cmd.add(String.join(File.pathSeparator, classpath));

@@ -243,8 +243,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
         launcher.listening(spec, process);
         client = Sandbox.connect("unix:" + socket, secret);
         UnixDescriptorSocket fds = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
-        // -L/-R connections, like commands' stdio, go straight between the gateway and the socket.
+        // -L/-R connections and SFTP's files, like commands' stdio, skip the agent.
         client.network().handOffTo(fds::takeSocket);
+        client.files().handOffTo(fds::takeFile);
         descriptors = fds;
         AgentProbe.check(id, client, connectTimeout);
         log.info(

@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.bridge.files;
 
 import dev.sandboxssh.sdk.Files;
+import dev.sandboxssh.sdk.OpenFile;
 import dev.sandboxssh.sdk.WriteOptions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +23,9 @@ import java.nio.channels.WritableByteChannel;
  * reuse one Write stream; any other offset (a seek, a resumed transfer) closes the stream and opens
  * one there. Write errors of the agent (a full disk) surface on a later write, on {@link #force} or
  * on {@link #close}: never silently lost.
+ *
+ * <p>For a sandbox whose agent runs on this host the file is instead open in the gateway itself
+ * (see {@link Files#open}), and reads and writes are plain positioned system calls.
  */
 final class SandboxFileChannel extends FileChannel {
   /** A forward seek shorter than this reads and drops bytes instead of opening a new stream. */
@@ -36,6 +40,8 @@ final class SandboxFileChannel extends FileChannel {
   private final boolean writable;
   private final boolean append;
   private final TransferMeter meter;
+  // The file open in this process, or null when the agent's streams carry it.
+  private final OpenFile direct;
   private long position;
   private InputStream reader;
   private long readerAt;
@@ -48,7 +54,8 @@ final class SandboxFileChannel extends FileChannel {
       Files files,
       boolean readable,
       boolean writable,
-      boolean append) {
+      boolean append,
+      OpenFile direct) {
     this.fs = fs;
     this.path = path;
     this.files = files;
@@ -56,6 +63,7 @@ final class SandboxFileChannel extends FileChannel {
     this.writable = writable;
     this.append = append;
     this.meter = fs.meter();
+    this.direct = direct;
   }
 
   /** Opens the Read stream at 0 now, so that a missing or unreadable file fails the open. */
@@ -95,6 +103,11 @@ final class SandboxFileChannel extends FileChannel {
     ensureOpen();
     if (!readable) {
       throw new NonReadableChannelException();
+    }
+    if (direct != null) {
+      int n = direct.read(dst, at);
+      meter.bytesOut(Math.max(n, 0));
+      return n;
     }
     commitWrites();
     positionReader(at);
@@ -171,6 +184,12 @@ final class SandboxFileChannel extends FileChannel {
     if (!writable) {
       throw new NonWritableChannelException();
     }
+    if (direct != null) {
+      // Opened to append, the file takes every write at its end whatever the offset.
+      int n = direct.write(src, Math.max(at, 0));
+      meter.bytesIn(n);
+      return n;
+    }
     closeReader();
     if (writer == null || (at >= 0 && at != writerAt)) {
       commitWrites();
@@ -222,6 +241,9 @@ final class SandboxFileChannel extends FileChannel {
   @Override
   public synchronized long size() throws IOException {
     ensureOpen();
+    if (direct != null) {
+      return direct.size();
+    }
     long size = files.stat(path).size();
     return writer != null ? Math.max(size, writerAt) : size;
   }
@@ -234,7 +256,11 @@ final class SandboxFileChannel extends FileChannel {
     }
     commitWrites();
     closeReader();
-    files.truncate(path, size);
+    if (direct != null) {
+      direct.truncate(size);
+    } else {
+      files.truncate(path, size);
+    }
     position = Math.min(position, size);
     return this;
   }
@@ -244,7 +270,9 @@ final class SandboxFileChannel extends FileChannel {
   public synchronized void force(boolean metaData) throws IOException {
     ensureOpen();
     commitWrites();
-    if (writable) {
+    if (direct != null) {
+      direct.force();
+    } else if (writable) {
       files.write(path, new WriteOptions(false, false, false, true, 0, 0644, true)).close();
     }
   }
@@ -316,6 +344,9 @@ final class SandboxFileChannel extends FileChannel {
       try {
         try {
           closeReader();
+          if (direct != null) {
+            direct.close();
+          }
         } finally {
           commitWrites();
         }

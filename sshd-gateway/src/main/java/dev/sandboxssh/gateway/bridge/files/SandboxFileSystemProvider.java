@@ -2,6 +2,8 @@ package dev.sandboxssh.gateway.bridge.files;
 
 import dev.sandboxssh.sdk.FileInfo;
 import dev.sandboxssh.sdk.Files;
+import dev.sandboxssh.sdk.OpenFile;
+import dev.sandboxssh.sdk.OpenOptions;
 import dev.sandboxssh.sdk.WriteOptions;
 import java.io.FilterInputStream;
 import java.io.FilterOutputStream;
@@ -167,14 +169,19 @@ public final class SandboxFileSystemProvider extends FileSystemProvider {
         writable && !append && options.contains(StandardOpenOption.TRUNCATE_EXISTING);
     Files files = fs.files();
     String remote = p.remote();
+    int mode = writable ? requestedMode(0644, attrs) : 0;
+    OpenFile direct =
+        files.open(
+            remote, new OpenOptions(readable, writable, create, exclusive, truncate, append, mode));
     SandboxFileChannel channel =
-        new SandboxFileChannel(fs, remote, files, readable, writable, append);
+        new SandboxFileChannel(fs, remote, files, readable, writable, append, direct);
+    if (direct != null) {
+      return track(fs, channel);
+    }
     if (writable) {
       // An empty Write call creates, truncates or just opens the file now, so that a missing
       // directory, a refused path or an existing file (exclusive) fails the open itself.
-      WriteOptions opening =
-          new WriteOptions(
-              create, exclusive, truncate, false, 0, requestedMode(0644, attrs), false);
+      WriteOptions opening = new WriteOptions(create, exclusive, truncate, false, 0, mode, false);
       files.write(remote, opening).close();
     } else {
       channel.openReaderAtStart();
@@ -188,7 +195,9 @@ public final class SandboxFileSystemProvider extends FileSystemProvider {
     SandboxPath p = sandboxPath(path);
     SandboxFileSystem fs = p.getFileSystem();
     TransferMeter meter = fs.meter();
-    InputStream in = files(p).read(p.remote());
+    Files files = files(p);
+    OpenFile direct = files.open(p.remote(), OpenOptions.reading());
+    InputStream in = direct != null ? direct.asInputStream() : files.read(p.remote());
     return track(
         fs,
         new FilterInputStream(in) {
@@ -247,7 +256,19 @@ public final class SandboxFileSystemProvider extends FileSystemProvider {
               .withTruncate(opts.contains(StandardOpenOption.TRUNCATE_EXISTING))
               .withAppend(opts.contains(StandardOpenOption.APPEND));
     }
-    OutputStream out = files(p).write(p.remote(), how);
+    Files files = files(p);
+    OpenFile direct =
+        files.open(
+            p.remote(),
+            new OpenOptions(
+                false,
+                true,
+                how.create(),
+                how.exclusive(),
+                how.truncate(),
+                how.append(),
+                how.mode()));
+    OutputStream out = direct != null ? direct.asOutputStream() : files.write(p.remote(), how);
     return track(
         fs,
         new FilterOutputStream(out) {

@@ -57,4 +57,17 @@ interface Posix extends Library {
   int fcntl(int fd, int command, int argument) throws LastErrorException;
 
   int close(int fd);
+
+  int SEEK_END = 2;
+
+  NativeLong pread(int fd, Pointer buffer, NativeLong count, long offset) throws LastErrorException;
+
+  NativeLong pwrite(int fd, Pointer buffer, NativeLong count, long offset)
+      throws LastErrorException;
+
+  long lseek(int fd, long offset, int whence) throws LastErrorException;
+
+  int ftruncate(int fd, long length) throws LastErrorException;
+
+  int fsync(int fd) throws LastErrorException;
 }

@@ -6,6 +6,8 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import dev.sandboxssh.gateway.routing.DescriptorSocket;
 import dev.sandboxssh.gateway.routing.ProcessStdio;
+import dev.sandboxssh.sdk.FileTaker;
+import dev.sandboxssh.sdk.OpenFile;
 import dev.sandboxssh.sdk.SocketTaker;
 import dev.sandboxssh.sdk.Tunnel;
 import dev.sandboxssh.sdk.TunnelHandler;
@@ -36,6 +38,9 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
   private static final int CMSG_SPACE_ONE_FD = 24;
   private static final int SUN_PATH = 108;
 
+  /** The kind of {@link #takeFile}: a regular file, whatever its path. */
+  private static final String FILE = "regular file";
+
   private final Path path;
 
   /** The descriptor socket at {@code path}. */
@@ -58,6 +63,14 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
       throws IOException {
     int[] fds = receive(name, 1, "socket:");
     return SocketTunnel.start(fds[0], handler, local, remote);
+  }
+
+  /**
+   * Takes an open file the agent keeps under {@code name} (see {@code FilesystemService.Open}); a
+   * {@link FileTaker}.
+   */
+  public OpenFile takeFile(String name, String path) throws IOException {
+    return new FdFile(receive(name, 1, FILE)[0], path);
   }
 
   /** Receives {@code count} descriptors of the kind {@code kind} names (see {@link #checkKind}). */
@@ -181,11 +194,15 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
 
   /**
    * Deny by default: the gateway reads and writes what it receives, so it takes only what was asked
-   * for: pipes, a terminal's master, or a socket.
+   * for: pipes, a terminal's master, a socket, or a regular file.
    */
   private static void checkKind(int fd, String kind) throws IOException {
-    String target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
-    boolean ok = kind.endsWith(":") ? target.startsWith(kind) : target.endsWith(kind);
+    Path link = Path.of("/proc/self/fd/" + fd);
+    String target = Files.readSymbolicLink(link).toString();
+    boolean ok =
+        kind.equals(FILE)
+            ? Files.readAttributes(link, BasicFileAttributes.class).isRegularFile()
+            : kind.endsWith(":") ? target.startsWith(kind) : target.endsWith(kind);
     if (!ok) {
       throw new IOException("the agent handed over " + target + ", not " + kind);
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sandboxssh.agent.AgentConfig;
 import dev.sandboxssh.agent.AgentServer;
 import dev.sandboxssh.agent.ListenAddress;
+import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,7 +31,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The NIO provider against a real agent (confined with --root) over a unix socket. */
+/**
+ * The NIO provider against a real agent (confined with --root) over a unix socket, with files read
+ * and written through the agent's streams.
+ */
 class SandboxFileSystemTest {
   @TempDir Path tmp;
   Path sandboxDir;
@@ -51,7 +55,15 @@ class SandboxFileSystemTest {
             new ListenAddress.Unix(socket), new AgentConfig("t", sandboxDir, sandboxDir));
     sandbox = Sandbox.connect("unix:" + socket, "t");
     sandbox.awaitReady(Duration.ofSeconds(10));
+    if (handOff()) {
+      sandbox.files().handOffTo(new UnixDescriptorSocket(tmp.resolve("fds.sock"))::takeFile);
+    }
     fs = provider.newFileSystem(() -> sandbox.files(), TransferMeter.NONE);
+  }
+
+  /** Whether files are open in this process (the gateway's local path) or behind the agent. */
+  boolean handOff() {
+    return false;
   }
 
   @AfterEach

@@ -10,6 +10,8 @@ import dev.sandboxssh.gateway.routing.ProcessStdio;
 import dev.sandboxssh.sdk.CommandHandle;
 import dev.sandboxssh.sdk.CommandOptions;
 import dev.sandboxssh.sdk.CommandResult;
+import dev.sandboxssh.sdk.OpenFile;
+import dev.sandboxssh.sdk.OpenOptions;
 import dev.sandboxssh.sdk.Sandbox;
 import dev.sandboxssh.sdk.Tunnel;
 import dev.sandboxssh.sdk.TunnelHandler;
@@ -22,9 +24,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -46,9 +51,11 @@ class UnixDescriptorSocketTest {
   UnixDescriptorSocket descriptors;
   final ExecutorService readers = Executors.newCachedThreadPool();
 
+  Path home;
+
   @BeforeEach
   void startAgent() throws IOException {
-    Path home = Files.createDirectories(tmp.resolve("sandbox")).toRealPath();
+    home = Files.createDirectories(tmp.resolve("sandbox")).toRealPath();
     Path socket = tmp.resolve("agent.sock");
     server = AgentServer.listen(new ListenAddress.Unix(socket), new AgentConfig("t", home, home));
     sandbox = Sandbox.connect("unix:" + socket, "t");
@@ -328,6 +335,57 @@ class UnixDescriptorSocketTest {
             .hasCauseInstanceOf(UncheckedIOException.class);
         assertThat(handler.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
       }
+    }
+  }
+
+  @Test
+  void anOpenFileIsReadAndWrittenHereWithTheModeTheAgentOpenedItWith() throws Exception {
+    sandbox.files().handOffTo(descriptors::takeFile);
+    try (OpenFile rw =
+        sandbox
+            .files()
+            .open("f.bin", new OpenOptions(true, true, true, true, false, false, 0600))) {
+      assertThat(rw).isInstanceOf(FdFile.class);
+      rw.write(ByteBuffer.wrap("hello world".getBytes(StandardCharsets.US_ASCII)), 0);
+      rw.write(ByteBuffer.wrap("W".getBytes(StandardCharsets.US_ASCII)), 6);
+      ByteBuffer back = ByteBuffer.allocate(64);
+      assertThat(rw.read(back, 0)).isEqualTo(11);
+      assertThat(new String(back.array(), 0, 11, StandardCharsets.US_ASCII))
+          .isEqualTo("hello World");
+      assertThat(rw.read(ByteBuffer.allocate(4), 11)).isEqualTo(-1);
+      rw.truncate(5);
+      assertThat(rw.size()).isEqualTo(5);
+    }
+    assertThat(Files.readString(home.resolve("f.bin"))).isEqualTo("hello");
+    assertThat(Files.getPosixFilePermissions(home.resolve("f.bin")))
+        .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    // Exclusive creation of an existing file fails as the agent's own open would.
+    assertThatThrownBy(
+            () ->
+                sandbox
+                    .files()
+                    .open("f.bin", new OpenOptions(false, true, true, true, false, false, 0)))
+        .isInstanceOf(FileAlreadyExistsException.class);
+    // Opened for reading, the descriptor refuses writes in the kernel, whoever holds it.
+    try (OpenFile ro = sandbox.files().open("f.bin", OpenOptions.reading())) {
+      assertThatThrownBy(() -> ro.write(ByteBuffer.wrap(new byte[] {1}), 0))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("errno 9");
+    }
+    assertThat(Files.readString(home.resolve("f.bin"))).isEqualTo("hello");
+  }
+
+  @Test
+  void anAgentOnTcpDeclinesToOpenFilesForTheCaller() throws Exception {
+    Path other = Files.createDirectories(tmp.resolve("tcp-files")).toRealPath();
+    Files.writeString(other.resolve("a.txt"), "a");
+    try (AgentServer tcp =
+            AgentServer.listen(
+                new ListenAddress.Tcp("127.0.0.1", 0), new AgentConfig("u", other, other));
+        Sandbox client = Sandbox.connect("127.0.0.1:" + tcp.port(), "u")) {
+      client.awaitReady(WAIT);
+      client.files().handOffTo(descriptors::takeFile);
+      assertThat(client.files().open("a.txt", OpenOptions.reading())).isNull();
     }
   }
 

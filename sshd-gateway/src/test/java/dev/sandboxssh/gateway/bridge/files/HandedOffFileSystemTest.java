@@ -1,0 +1,45 @@
+package dev.sandboxssh.gateway.bridge.files;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The same checks with files open in this process, as the gateway opens a local sandbox's. */
+class HandedOffFileSystemTest extends SandboxFileSystemTest {
+  @Override
+  boolean handOff() {
+    return true;
+  }
+
+  @Test
+  void anOpenFileIsOpenInThisProcess() throws IOException {
+    Path file = fs.getPath("here.txt");
+    Files.write(file, "bytes".getBytes(StandardCharsets.US_ASCII));
+    try (SeekableByteChannel ignored = Files.newByteChannel(file)) {
+      assertThat(openHere()).contains(sandboxDir.resolve("here.txt").toString());
+    }
+    assertThat(openHere()).doesNotContain(sandboxDir.resolve("here.txt").toString());
+  }
+
+  private static List<String> openHere() throws IOException {
+    List<String> targets = new ArrayList<>();
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds) {
+        try {
+          targets.add(Files.readSymbolicLink(fd).toString());
+        } catch (IOException e) {
+          // Closed while listing.
+        }
+      }
+    }
+    return targets;
+  }
+}
