@@ -1,5 +1,9 @@
 package dev.sandboxssh.gateway.routing;
 
+import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
+import dev.sandboxssh.sdk.CommandHandle;
+import dev.sandboxssh.sdk.CommandOptions;
+import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,10 +14,12 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
@@ -92,7 +98,7 @@ final class AgentStartupCache {
           new LocalAgentSpec(TRAINING_ID, home, work, work.resolve("agent/agent.sock"), token);
       Process agent = trainer.launch(spec, out);
       try {
-        train(agent);
+        train(agent, spec);
       } finally {
         trainer.stopped(spec);
       }
@@ -127,8 +133,12 @@ final class AgentStartupCache {
     }
   }
 
-  /** Waits for the agent to listen, stops it (stdin closed) and waits for the cache. */
-  private static void train(Process agent) throws IOException, InterruptedException {
+  /**
+   * Waits for the agent to listen, makes the calls of a login, stops it (stdin closed) and waits
+   * for the cache.
+   */
+  private static void train(Process agent, LocalAgentSpec spec)
+      throws IOException, InterruptedException {
     CompletableFuture<String> first = AgentOutput.firstLine(agent, "aot-training-stdout");
     // Logged at debug, its last lines kept for an error message.
     Deque<String> stderr = new ConcurrentLinkedDeque<>();
@@ -152,6 +162,7 @@ final class AgentStartupCache {
       agent.destroyForcibly();
       throw new IOException("the training agent did not start: " + String.join(" | ", stderr));
     }
+    exercise(spec);
     agent.getOutputStream().close(); // --exit-with-stdin: the agent stops, the JVM dumps
     if (!agent.waitFor(EXIT_TIMEOUT_SECONDS, TimeUnit.SECONDS) || agent.exitValue() != 0) {
       agent.destroyForcibly();
@@ -160,6 +171,36 @@ final class AgentStartupCache {
               + EXIT_TIMEOUT_SECONDS
               + " s: "
               + String.join(" | ", stderr));
+    }
+  }
+
+  /**
+   * The calls of a login (the health probe, a command and a terminal with their stdio handed over,
+   * a stat), so that their classes are in the cache: without them a cold agent's first answer took
+   * 200 ms more. A failure here costs only that.
+   */
+  private static void exercise(LocalAgentSpec spec) {
+    try (Sandbox agent =
+        Sandbox.connect(
+            "unix:" + spec.socket(), Files.readString(spec.tokenFile(), StandardCharsets.UTF_8))) {
+      agent.awaitReady(Duration.ofSeconds(LISTEN_TIMEOUT_SECONDS));
+      UnixDescriptorSocket fds = new UnixDescriptorSocket(spec.socket().resolveSibling("fds.sock"));
+      for (boolean terminal : new boolean[] {false, true}) {
+        CommandOptions options = CommandOptions.create().handOff(true);
+        if (terminal) {
+          options.pty(80, 24, "xterm", Map.of());
+        }
+        CommandHandle command = agent.commands().start(List.of("true"), options);
+        if (!command.handOff().isEmpty()) {
+          try (ProcessStdio stdio = fds.take(command.handOff(), terminal)) {
+            stdio.stdout().read(new byte[1]);
+          }
+        }
+        command.waitFor(Duration.ofSeconds(LISTEN_TIMEOUT_SECONDS));
+      }
+      agent.files().stat(".");
+    } catch (IOException | RuntimeException e) {
+      log.debug("training calls failed: {}", e.toString());
     }
   }
 
