@@ -76,6 +76,11 @@ interface LibC extends Library {
 
   int close(int fd);
 
+  int EAGAIN = 11;
+  short POLLOUT = 0x004;
+
+  int poll(Pointer fds, NativeLong count, int timeoutMillis) throws LastErrorException;
+
   int F_SETPIPE_SZ = 1031;
   int F_DUPFD_CLOEXEC = 1030;
 

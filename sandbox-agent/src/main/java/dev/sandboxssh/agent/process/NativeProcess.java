@@ -62,6 +62,7 @@ final class NativeProcess {
     int[] in = pipe();
     int[] out = pipe();
     int[] err = pipe();
+    widen(in[1]);
     widen(out[0]);
     widen(err[0]);
     try (Spawn spawn = new Spawn(cwd)) {
@@ -177,13 +178,28 @@ final class NativeProcess {
           try {
             done += C.write(inFd, staging.share(done), new NativeLong(n - done)).intValue();
           } catch (LastErrorException e) {
-            if (e.getErrorCode() != LibC.EINTR) {
+            if (e.getErrorCode() == LibC.EAGAIN) {
+              // A terminal handed to the gateway is non-blocking (it shares the descriptor).
+              awaitWritable();
+            } else if (e.getErrorCode() != LibC.EINTR) {
               throw new IOException("write to stdin failed: errno " + e.getErrorCode());
             }
           }
         }
         off += n;
       }
+    }
+  }
+
+  private void awaitWritable() {
+    Memory fds = new Memory(8);
+    fds.setInt(0, inFd);
+    fds.setShort(4, LibC.POLLOUT);
+    fds.setShort(6, (short) 0);
+    try {
+      C.poll(fds, new NativeLong(1), 1000);
+    } catch (LastErrorException e) {
+      // EINTR: the write is simply tried again.
     }
   }
 
@@ -325,8 +341,9 @@ final class NativeProcess {
   }
 
   /**
-   * Lets an output pipe hold a whole chunk, so one read can take what a fast writer produced; where
-   * the kernel refuses (a per-user pipe quota), the default 64 KiB simply stays.
+   * Lets a pipe hold a whole chunk, so one read can take what a fast writer produced, and a fast
+   * upload rarely finds stdin full; where the kernel refuses (a per-user pipe quota), the default
+   * 64 KiB simply stays.
    */
   private static void widen(int fd) {
     try {

@@ -38,25 +38,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Backpressure is end to end by blocking: the SDK delivers output on this channel's own thread
  * and asks the agent for more only after {@link #toClient} returned, and {@link #toClient} blocks
- * while the client's SSH window is full; in the other direction the stdin pump blocks in {@code
- * sendStdin} while gRPC flow control holds it, and MINA only reopens the client's window as the
- * pump reads. So a client that stops reading slows the process instead of growing the gateway's
- * heap, and a slow sandbox never stalls another channel.
+ * while the client's SSH window is full; in the other direction the input (a {@link StdinReceiver})
+ * is written by a bridge thread that blocks in {@code sendStdin} while gRPC flow control holds it,
+ * and the client's window reopens only as bytes reach the process. So a client that stops reading
+ * slows the process instead of growing the gateway's heap, and a slow sandbox never stalls another
+ * channel.
  *
  * <p>A local agent hands the process's pipes or terminal to the gateway (see {@link
  * DescriptorSocket}), and then bytes and keystrokes skip the agent: one thread per output stream
- * reads the process and writes to the client, the stdin pump writes the process's stdin, and both
- * block as above. Resizes, signals and the exit status still go through the agent.
+ * reads the process and writes to the client, and input goes into the process's stdin straight from
+ * MINA's I/O thread whenever that does not block. Resizes, signals and the exit status still go
+ * through the agent.
  */
 public final class ProcessBridge implements Command {
   private static final Logger log = LoggerFactory.getLogger(ProcessBridge.class);
 
   /** The sandbox user's shell: {@code $SHELL -c COMMAND} for exec, a login shell for shell. */
   static final String SHELL = "/bin/bash";
-
-  // One gRPC message per read: the larger, the fewer per-message costs (thread hand-offs, framing)
-  // per byte uploaded. MINA's channel window (2 MiB) bounds what one read can return.
-  private static final int STDIN_CHUNK = 256 * 1024;
 
   /** Bytes read per call from a handed-off process's stdout or stderr pipe. */
   private static final int PIPE_READ = 256 * 1024;
@@ -87,7 +85,7 @@ public final class ProcessBridge implements Command {
   private final String commandLine;
   private final Executor threads;
   private final SerialExecutor signals;
-  private InputStream in;
+  private StdinReceiver input;
   private OutputStream out;
   private OutputStream err;
   private ExitCallback exitCallback;
@@ -108,17 +106,30 @@ public final class ProcessBridge implements Command {
    * @param commandLine the exec request's command, or null for a shell
    * @param threads runs the bridge's blocking work, off MINA's I/O threads
    */
-  public ProcessBridge(Kind kind, String commandLine, Executor threads) {
+  private ProcessBridge(Kind kind, String commandLine, Executor threads) {
     this.kind = kind;
     this.commandLine = commandLine;
     this.threads = threads;
     this.signals = new SerialExecutor(threads);
   }
 
-  @Override
-  public void setInputStream(InputStream in) {
-    this.in = in;
+  /**
+   * A bridge for {@code channel}, which takes the channel's input itself (see {@link
+   * StdinReceiver}): MINA then gives it no input stream.
+   */
+  public static ProcessBridge on(
+      ChannelSession channel, Kind kind, String commandLine, Executor threads) {
+    ProcessBridge bridge = new ProcessBridge(kind, commandLine, threads);
+    bridge.input =
+        new StdinReceiver(
+            channel, threads, () -> bridge.pendingResizes.get() == 0, bridge::awaitResizes);
+    channel.setDataReceiver(bridge.input);
+    return bridge;
   }
+
+  /** Not called: the bridge takes the channel's input through its {@link StdinReceiver}. */
+  @Override
+  public void setInputStream(InputStream in) {}
 
   @Override
   public void setOutputStream(OutputStream out) {
@@ -228,7 +239,7 @@ public final class ProcessBridge implements Command {
       hangUp();
       return;
     }
-    threads.execute(this::pumpStdin);
+    input.attach(new ToProcess(stdio, handle, channel.pty() != null));
     CompletableFuture<Void> drained = stdio == null ? null : readOutput(stdio);
     CommandResult result;
     try {
@@ -361,40 +372,56 @@ public final class ProcessBridge implements Command {
     }
   }
 
-  private void pumpStdin() {
-    byte[] buffer = new byte[STDIN_CHUNK];
-    try {
-      for (int n; (n = in.read(buffer)) >= 0; ) {
-        if (n > 0) {
-          awaitResizes();
-          if (stdio != null) {
-            stdio.stdin().write(buffer, 0, n);
-          } else {
-            handle.sendStdin(buffer, 0, n);
-          }
-          context.addBytesIn(n);
-        }
+  /** Where the channel's input goes: the handed-off stdin, or the agent. */
+  private final class ToProcess implements StdinReceiver.Target {
+    private final ProcessStdio io;
+    private final CommandHandle handle;
+    private final boolean terminal;
+
+    ToProcess(ProcessStdio io, CommandHandle handle, boolean terminal) {
+      this.io = io;
+      this.handle = handle;
+      this.terminal = terminal;
+    }
+
+    @Override
+    public int writeNow(byte[] b, int off, int len) throws IOException {
+      // Through the agent every write may wait for gRPC flow control: never on an I/O thread.
+      int n = io == null ? 0 : io.writeNow(b, off, len);
+      context.addBytesIn(n);
+      return n;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      if (io != null) {
+        io.stdin().write(b, off, len);
+      } else {
+        handle.sendStdin(b, off, len);
       }
+      context.addBytesIn(len);
+    }
+
+    @Override
+    public void end() throws IOException {
       // A terminal's EOF is its EOF character, which the agent knows from the terminal's modes.
-      if (stdio != null && channel.pty() == null) {
-        stdio.stdin().close();
+      if (io != null && !terminal) {
+        io.stdin().close();
       } else {
         handle.closeStdin();
       }
-    } catch (IOException | SandboxException e) {
-      // The channel or the process ended first; their own paths report it.
-      log.debug("stdin pump stopped: {}", e.toString());
     }
   }
 
-  private void awaitResizes() throws IOException {
+  /** Holds input back while window changes sent before it are not applied yet (see start). */
+  private void awaitResizes() {
     synchronized (resized) {
       while (pendingResizes.get() > 0 && !finished) {
         try {
           resized.wait(100);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new IOException("interrupted", e);
+          return;
         }
       }
     }

@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.routing;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 
@@ -11,6 +12,14 @@ public interface ProcessStdio extends AutoCloseable {
 
   /** Input to the process (for a terminal, its keystrokes). */
   OutputStream stdin();
+
+  /**
+   * Writes to {@link #stdin} what it takes now, without waiting: safe on a thread that must never
+   * block. Returns the count written, 0 when stdin is full.
+   *
+   * @throws IOException when stdin is closed
+   */
+  int writeNow(byte[] b, int off, int len) throws IOException;
 
   /** The process's output (for a terminal, everything it shows). */
   InputStream stdout();

@@ -69,13 +69,14 @@ public final class GatewayServer implements AutoCloseable {
         new EnvPolicy(config.env().patterns(), config.limits().maxEnvValueBytes());
     sshd.setChannelFactories(List.of(new GatewayChannelSessionFactory(envPolicy, config.limits())));
     sshd.setShellFactory(
-        channel -> new ProcessBridge(ProcessBridge.Kind.SHELL, null, bridgeThreads));
+        channel -> ProcessBridge.on(channel, ProcessBridge.Kind.SHELL, null, bridgeThreads));
     // scp -t / scp -f are served by the gateway on the sandbox's filesystem API, like sftp;
     // every other command runs in the sandbox.
     FileTransfer.install(
         sshd,
         config.sftp(),
-        (channel, command) -> new ProcessBridge(ProcessBridge.Kind.EXEC, command, bridgeThreads),
+        (channel, command) ->
+            ProcessBridge.on(channel, ProcessBridge.Kind.EXEC, command, bridgeThreads),
         SandboxFileSystemProvider.shared());
     // -L/-D/-R, unix sockets and -A, all relayed through the sandbox's agent (never sockets on
     // this host); also sets MINA's own forwarding filter to reject everything.

@@ -12,9 +12,9 @@ import java.io.OutputStream;
  * wait can be ended by {@link #close} (see {@link Waker}): a background job that keeps a pipe open
  * must not hold the gateway's thread.
  *
- * <p>Pipes are switched to non-blocking (after the hand-off the gateway holds their only copy on
- * this side), so a busy stream costs one system call per chunk. A terminal's master stays blocking,
- * since the agent shares it (for resize and input of its own), and is polled before each call.
+ * <p>Every descriptor is switched to non-blocking, so a busy stream costs one system call per chunk
+ * and {@link #writeNow} never waits. (After the hand-off the gateway holds the pipes' only copies
+ * on this side; a terminal's master the agent shares, and its own writes wait out EAGAIN.)
  */
 final class PolledStdio implements ProcessStdio {
   /** Bytes read per call from a pipe, and written per call into one. */
@@ -23,8 +23,8 @@ final class PolledStdio implements ProcessStdio {
   /** Bytes read per call from a terminal: a screenful or so at a time, little memory when idle. */
   private static final int TERMINAL_CHUNK = 16 * 1024;
 
-  /** Bytes written per call into a terminal (its input queue holds 4 KiB). */
-  private static final int TERMINAL_WRITE = 1024;
+  /** Bytes written per call into a terminal: keystrokes, or a paste 4 KiB at a time. */
+  private static final int TERMINAL_WRITE = 4096;
 
   private final boolean terminal;
   private final Waker waker;
@@ -44,11 +44,9 @@ final class PolledStdio implements ProcessStdio {
     this.terminal = terminal;
     try {
       this.waker = new Waker();
-      if (!terminal) {
-        for (int fd : fds) {
-          int flags = Posix.C.fcntl(fd, Posix.F_GETFL, 0);
-          Posix.C.fcntl(fd, Posix.F_SETFL, flags | Posix.O_NONBLOCK);
-        }
+      for (int fd : fds) {
+        int flags = Posix.C.fcntl(fd, Posix.F_GETFL, 0);
+        Posix.C.fcntl(fd, Posix.F_SETFL, flags | Posix.O_NONBLOCK);
       }
     } catch (IOException | LastErrorException e) {
       for (int fd : fds) {
@@ -67,6 +65,11 @@ final class PolledStdio implements ProcessStdio {
   @Override
   public OutputStream stdin() {
     return stdin;
+  }
+
+  @Override
+  public int writeNow(byte[] b, int off, int len) throws IOException {
+    return stdin.writeNow(b, off, len);
   }
 
   @Override
@@ -121,7 +124,7 @@ final class PolledStdio implements ProcessStdio {
           staging = new Memory(chunk);
         }
         int want = Math.min(len, chunk);
-        int n = waker.read(d, staging, want, terminal, pollSet);
+        int n = waker.read(d, staging, want, pollSet);
         // A fast writer leaves more in the pipe: take it into the same chunk, since per-chunk
         // costs (one SSH write, packets, a flush), not bytes, bound throughput.
         while (!terminal && n > 0 && n < want) {
@@ -174,12 +177,28 @@ final class PolledStdio implements ProcessStdio {
         while (len > 0) {
           int n = Math.min(len, chunk);
           staging.write(0, b, off, n);
-          waker.writeFully(d, staging, n, terminal, pollSet);
+          waker.writeFully(d, staging, n, pollSet);
           off += n;
           len -= n;
         }
       } catch (IOException e) {
         throw new IOException("stdin: " + e.getMessage(), e);
+      } finally {
+        d.release();
+      }
+    }
+
+    int writeNow(byte[] b, int off, int len) throws IOException {
+      if (!d.acquire()) {
+        throw new IOException("stdin is closed");
+      }
+      try {
+        if (staging == null) {
+          staging = new Memory(terminal ? TERMINAL_WRITE : PIPE_CHUNK);
+        }
+        int n = (int) Math.min(len, staging.size());
+        staging.write(0, b, off, n);
+        return Waker.writeNow(d, staging, n);
       } finally {
         d.release();
       }

@@ -104,7 +104,7 @@ final class SocketTunnel implements Tunnel {
 
   private int readOnce(Memory staging, Memory pollSet) throws IOException {
     try {
-      int n = waker.read(socket, staging, CHUNK, false, pollSet);
+      int n = waker.read(socket, staging, CHUNK, pollSet);
       while (n > 0 && n < CHUNK) {
         int more = Waker.readNow(socket, staging.share(n), CHUNK - n);
         if (more <= 0) {
@@ -138,7 +138,7 @@ final class SocketTunnel implements Tunnel {
         while (length > 0) {
           int n = Math.min(length, CHUNK);
           writeStaging.write(0, data, offset, n);
-          waker.writeFully(socket, writeStaging, n, false, writePollSet);
+          waker.writeFully(socket, writeStaging, n, writePollSet);
           offset += n;
           length -= n;
         }

@@ -79,15 +79,12 @@ final class Waker {
   }
 
   /**
-   * Reads at most {@code max} bytes into {@code into}, waiting for some; -1 at end of file or once
-   * woken. With {@code pollFirst} (a blocking descriptor) it waits before the call, else on EAGAIN.
-   * A terminal whose last writer left (EIO) counts as end of file.
+   * Reads at most {@code max} bytes into {@code into} from a non-blocking descriptor, waiting for
+   * some; -1 at end of file or once woken. A terminal whose last writer left (EIO) counts as end of
+   * file.
    */
-  int read(Descriptor d, Pointer into, int max, boolean pollFirst, Memory set) throws IOException {
+  int read(Descriptor d, Pointer into, int max, Memory set) throws IOException {
     while (true) {
-      if (pollFirst && !await(d, Posix.POLLIN, set)) {
-        return -1;
-      }
       try {
         int n = Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
         return n == 0 ? -1 : n;
@@ -122,17 +119,29 @@ final class Waker {
     }
   }
 
+  /** One write that never waits; the count written, 0 when the descriptor is full. */
+  static int writeNow(Descriptor d, Pointer from, int n) throws IOException {
+    while (true) {
+      try {
+        return Posix.C.write(d.fd, from, new NativeLong(n)).intValue();
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() == Posix.EAGAIN) {
+          return 0;
+        }
+        if (e.getErrorCode() != Posix.EINTR) {
+          throw new IOException("write failed: errno " + e.getErrorCode());
+        }
+      }
+    }
+  }
+
   /**
-   * Writes {@code n} bytes of {@code from}, waiting while the descriptor is full.
+   * Writes {@code n} bytes of {@code from} to a non-blocking descriptor, waiting while it is full.
    *
    * @throws IOException when woken first, or the write failed
    */
-  void writeFully(Descriptor d, Pointer from, int n, boolean pollFirst, Memory set)
-      throws IOException {
+  void writeFully(Descriptor d, Pointer from, int n, Memory set) throws IOException {
     for (int done = 0; done < n; ) {
-      if (pollFirst && !await(d, Posix.POLLOUT, set)) {
-        throw new IOException("closed");
-      }
       try {
         done += Posix.C.write(d.fd, from.share(done), new NativeLong(n - done)).intValue();
       } catch (LastErrorException e) {
