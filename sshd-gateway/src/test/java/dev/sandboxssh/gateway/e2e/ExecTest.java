@@ -2,13 +2,9 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
+import dev.sandboxssh.gateway.OpenDescriptors;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -66,24 +62,10 @@ class ExecTest {
     try {
       String pipe = OpenSsh.firstLine(client);
       assertThat(pipe).startsWith("pipe:[");
-      assertThat(openHere()).contains(pipe);
+      assertThat(OpenDescriptors.ofThisProcess()).contains(pipe);
     } finally {
       client.destroyForcibly();
     }
-  }
-
-  private static List<String> openHere() throws IOException {
-    List<String> targets = new ArrayList<>();
-    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-      for (Path fd : fds) {
-        try {
-          targets.add(Files.readSymbolicLink(fd).toString());
-        } catch (IOException e) {
-          // Closed while listing.
-        }
-      }
-    }
-    return targets;
   }
 
   @Test

@@ -2,14 +2,11 @@ package dev.sandboxssh.gateway.bridge.files;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
+import dev.sandboxssh.gateway.OpenDescriptors;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -26,27 +23,13 @@ class HandedOffFileSystemTest extends SandboxFileSystemTest {
     Files.write(file, "bytes".getBytes(StandardCharsets.US_ASCII));
     String real = sandboxDir.resolve("here.txt").toString();
     try (SeekableByteChannel ignored = Files.newByteChannel(file)) {
-      assertThat(openHere()).contains(real);
+      assertThat(OpenDescriptors.ofThisProcess()).contains(real);
     }
     // The agent runs in this JVM here too, and closes its copy once the hand-over was sent.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (openHere().contains(real) && System.nanoTime() < deadline) {
+    while (OpenDescriptors.ofThisProcess().contains(real) && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertThat(openHere()).doesNotContain(real);
-  }
-
-  private static List<String> openHere() throws IOException {
-    List<String> targets = new ArrayList<>();
-    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-      for (Path fd : fds) {
-        try {
-          targets.add(Files.readSymbolicLink(fd).toString());
-        } catch (IOException e) {
-          // Closed while listing.
-        }
-      }
-    }
-    return targets;
+    assertThat(OpenDescriptors.ofThisProcess()).doesNotContain(real);
   }
 }
