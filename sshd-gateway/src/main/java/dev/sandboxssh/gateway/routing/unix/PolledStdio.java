@@ -124,16 +124,11 @@ final class PolledStdio implements ProcessStdio {
           staging = new Memory(chunk);
         }
         int want = Math.min(len, chunk);
-        int n = waker.read(d, staging, want, pollSet);
-        // A fast writer leaves more in the pipe: take it into the same chunk, since per-chunk
-        // costs (one SSH write, packets, a flush), not bytes, bound throughput.
-        while (!terminal && n > 0 && n < want) {
-          int more = Waker.readNow(d, staging.share(n), want - n);
-          if (more <= 0) {
-            break;
-          }
-          n += more;
-        }
+        // A pipe's bursts are joined; a terminal's output goes out as it comes, for latency.
+        int n =
+            terminal
+                ? waker.read(d, staging, want, pollSet)
+                : waker.readAvailable(d, staging, want, pollSet);
         if (n > 0) {
           staging.read(0, b, off, n);
         }
@@ -159,6 +154,13 @@ final class PolledStdio implements ProcessStdio {
       this.d = d;
     }
 
+    private Memory staging() {
+      if (staging == null) {
+        staging = new Memory(terminal ? TERMINAL_WRITE : PIPE_CHUNK);
+      }
+      return staging;
+    }
+
     @Override
     public void write(int b) throws IOException {
       write(new byte[] {(byte) b}, 0, 1);
@@ -170,17 +172,7 @@ final class PolledStdio implements ProcessStdio {
         throw new IOException("stdin is closed");
       }
       try {
-        int chunk = terminal ? TERMINAL_WRITE : PIPE_CHUNK;
-        if (staging == null) {
-          staging = new Memory(chunk);
-        }
-        while (len > 0) {
-          int n = Math.min(len, chunk);
-          staging.write(0, b, off, n);
-          waker.writeFully(d, staging, n, pollSet);
-          off += n;
-          len -= n;
-        }
+        waker.writeAll(d, staging(), b, off, len, pollSet);
       } catch (IOException e) {
         throw new IOException("stdin: " + e.getMessage(), e);
       } finally {
@@ -193,12 +185,10 @@ final class PolledStdio implements ProcessStdio {
         throw new IOException("stdin is closed");
       }
       try {
-        if (staging == null) {
-          staging = new Memory(terminal ? TERMINAL_WRITE : PIPE_CHUNK);
-        }
-        int n = (int) Math.min(len, staging.size());
-        staging.write(0, b, off, n);
-        return Waker.writeNow(d, staging, n);
+        Memory into = staging();
+        int n = (int) Math.min(len, into.size());
+        into.write(0, b, off, n);
+        return Waker.writeNow(d, into, n);
       } finally {
         d.release();
       }

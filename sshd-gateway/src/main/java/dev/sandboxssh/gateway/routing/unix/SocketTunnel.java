@@ -104,15 +104,7 @@ final class SocketTunnel implements Tunnel {
 
   private int readOnce(Memory staging, Memory pollSet) throws IOException {
     try {
-      int n = waker.read(socket, staging, CHUNK, pollSet);
-      while (n > 0 && n < CHUNK) {
-        int more = Waker.readNow(socket, staging.share(n), CHUNK - n);
-        if (more <= 0) {
-          break;
-        }
-        n += more;
-      }
-      return n;
+      return waker.readAvailable(socket, staging, CHUNK, pollSet);
     } finally {
       socket.release();
     }
@@ -135,13 +127,7 @@ final class SocketTunnel implements Tunnel {
         if (writeStaging == null) {
           writeStaging = new Memory(CHUNK);
         }
-        while (length > 0) {
-          int n = Math.min(length, CHUNK);
-          writeStaging.write(0, data, offset, n);
-          waker.writeFully(socket, writeStaging, n, writePollSet);
-          offset += n;
-          length -= n;
-        }
+        waker.writeAll(socket, writeStaging, data, offset, length, writePollSet);
       } catch (IOException e) {
         throw new IOException("tunnel to " + remote + ": " + e.getMessage(), e);
       } finally {

@@ -103,8 +103,25 @@ final class Waker {
     }
   }
 
+  /**
+   * As {@link #read}, then takes whatever else is there now into the same buffer, up to {@code
+   * max}: a fast writer leaves more behind, and per-chunk costs (a callback, an SSH write and its
+   * flush), not bytes, bound throughput.
+   */
+  int readAvailable(Descriptor d, Pointer into, int max, Memory set) throws IOException {
+    int n = read(d, into, max, set);
+    while (n > 0 && n < max) {
+      int more = readNow(d, into.share(n), max - n);
+      if (more <= 0) {
+        break;
+      }
+      n += more;
+    }
+    return n;
+  }
+
   /** One read that never waits; 0 when nothing is there now (or at end of file). */
-  static int readNow(Descriptor d, Pointer into, int max) throws IOException {
+  private static int readNow(Descriptor d, Pointer into, int max) throws IOException {
     while (true) {
       try {
         return Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
@@ -136,11 +153,28 @@ final class Waker {
   }
 
   /**
+   * Writes {@code len} bytes of {@code b} through {@code staging} (native memory, a chunk at a
+   * time) to a non-blocking descriptor, waiting while it is full.
+   *
+   * @throws IOException when woken first, or a write failed
+   */
+  void writeAll(Descriptor d, Memory staging, byte[] b, int off, int len, Memory set)
+      throws IOException {
+    while (len > 0) {
+      int n = (int) Math.min(len, staging.size());
+      staging.write(0, b, off, n);
+      writeFully(d, staging, n, set);
+      off += n;
+      len -= n;
+    }
+  }
+
+  /**
    * Writes {@code n} bytes of {@code from} to a non-blocking descriptor, waiting while it is full.
    *
    * @throws IOException when woken first, or the write failed
    */
-  void writeFully(Descriptor d, Pointer from, int n, Memory set) throws IOException {
+  private void writeFully(Descriptor d, Pointer from, int n, Memory set) throws IOException {
     for (int done = 0; done < n; ) {
       try {
         done += Posix.C.write(d.fd, from.share(done), new NativeLong(n - done)).intValue();
