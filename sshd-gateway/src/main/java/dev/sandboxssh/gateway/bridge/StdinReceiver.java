@@ -1,12 +1,11 @@
 package dev.sandboxssh.gateway.bridge;
 
-import java.io.ByteArrayOutputStream;
+import dev.sandboxssh.gateway.bridge.io.ChunkQueue;
+import dev.sandboxssh.gateway.bridge.io.InputWindow;
 import java.io.IOException;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
-import org.apache.sshd.common.channel.LocalWindow;
 import org.apache.sshd.server.channel.ChannelDataReceiver;
 import org.apache.sshd.server.channel.ChannelSession;
 import org.slf4j.Logger;
@@ -43,7 +42,7 @@ final class StdinReceiver implements ChannelDataReceiver {
   private final Executor threads;
   private final BooleanSupplier mayWriteNow;
   private final Runnable beforeQueuedWrite;
-  private final ArrayDeque<Object> queue = new ArrayDeque<>(); // guarded by this
+  private final ChunkQueue queue = new ChunkQueue(COALESCE_BYTES); // guarded by this
   private Target target; // guarded by this
   private boolean draining; // guarded by this
   private boolean ended; // guarded by this
@@ -116,7 +115,7 @@ final class StdinReceiver implements ChannelDataReceiver {
       Object item;
       Target t;
       synchronized (this) {
-        item = next();
+        item = queue.next();
         if (item == null) {
           draining = false;
           return;
@@ -132,39 +131,13 @@ final class StdinReceiver implements ChannelDataReceiver {
           try {
             t.write(chunk, 0, chunk.length);
           } finally {
-            release(chunk.length);
+            InputWindow.reopen(channel.getLocalWindow(), chunk.length);
           }
         }
       } catch (IOException | RuntimeException e) {
         // The process or its stdin ended first; its own path reports that.
         log.debug("stdin write stopped: {}", e.toString());
       }
-    }
-  }
-
-  /** The next item, chunks queued back to back joined into one; guarded by this. */
-  private Object next() {
-    Object item = queue.poll();
-    if (!(item instanceof byte[] first) || !(queue.peek() instanceof byte[])) {
-      return item;
-    }
-    ByteArrayOutputStream joined = new ByteArrayOutputStream(COALESCE_BYTES);
-    joined.writeBytes(first);
-    while (queue.peek() instanceof byte[] more && joined.size() + more.length <= COALESCE_BYTES) {
-      joined.writeBytes(more);
-      queue.poll();
-    }
-    return joined.toByteArray();
-  }
-
-  private void release(int n) {
-    try {
-      LocalWindow window = channel.getLocalWindow();
-      if (window.isOpen()) {
-        window.release(n);
-      }
-    } catch (IOException e) {
-      log.debug("cannot re-open the window: {}", e.getMessage());
     }
   }
 }

@@ -1,9 +1,10 @@
 package dev.sandboxssh.gateway.bridge.forward;
 
+import dev.sandboxssh.gateway.bridge.io.ChunkQueue;
+import dev.sandboxssh.gateway.bridge.io.InputWindow;
 import dev.sandboxssh.sdk.Tunnel;
 import dev.sandboxssh.sdk.TunnelHandler;
 import java.io.IOException;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -53,7 +54,7 @@ final class TunnelRelay implements TunnelHandler {
   private final CompletableFuture<ChannelEnd> channel = new CompletableFuture<>();
   private final CompletableFuture<Tunnel> tunnel = new CompletableFuture<>();
   // Guarded by itself: byte[] chunks, EOF and CLOSE, in order.
-  private final ArrayDeque<Object> toTunnel = new ArrayDeque<>();
+  private final ChunkQueue toTunnel = new ChunkQueue(COALESCE_BYTES);
   private boolean draining;
   // Touched only by SDK callbacks, which run one at a time.
   private IoWriteFuture lastWrite;
@@ -125,22 +126,11 @@ final class TunnelRelay implements TunnelHandler {
 
   private Object next() {
     synchronized (toTunnel) {
-      Object item = toTunnel.poll();
+      Object item = toTunnel.next();
       if (item == null) {
         draining = false;
-        return null;
       }
-      if (!(item instanceof byte[] first) || !(toTunnel.peek() instanceof byte[])) {
-        return item;
-      }
-      java.io.ByteArrayOutputStream merged = new java.io.ByteArrayOutputStream(COALESCE_BYTES);
-      merged.writeBytes(first);
-      while (toTunnel.peek() instanceof byte[] more
-          && merged.size() + more.length <= COALESCE_BYTES) {
-        merged.writeBytes(more);
-        toTunnel.poll();
-      }
-      return merged.toByteArray();
+      return item;
     }
   }
 
@@ -184,16 +174,8 @@ final class TunnelRelay implements TunnelHandler {
 
   private void releaseWindow(int n) {
     ChannelEnd end = channel.getNow(null);
-    if (end == null) {
-      return;
-    }
-    try {
-      LocalWindow window = end.getLocalWindow();
-      if (window.isOpen()) {
-        window.release(n);
-      }
-    } catch (IOException e) {
-      log.debug("{}: cannot re-open the window: {}", name, e.getMessage());
+    if (end != null) {
+      InputWindow.reopen(end.getLocalWindow(), n);
     }
   }
 
