@@ -1,6 +1,5 @@
 package dev.sandboxssh.agent.process;
 
-import com.sun.jna.LastErrorException;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -32,13 +31,7 @@ public final class HandOffs {
 
   /** Keeps a copy of {@code fd} (a connected socket, say) under a new name, which it returns. */
   public String offerCopyOf(int fd) throws IOException {
-    int copy;
-    try {
-      copy = LibC.INSTANCE.fcntl(fd, LibC.F_DUPFD_CLOEXEC, 0);
-    } catch (LastErrorException e) {
-      throw new IOException("dup failed: errno " + e.getErrorCode());
-    }
-    return offer(new int[] {copy});
+    return offer(NativeProcess.copies(fd));
   }
 
   /** Keeps {@code descriptors} under a new name, which it returns. */

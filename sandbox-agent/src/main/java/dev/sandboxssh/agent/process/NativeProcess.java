@@ -263,7 +263,15 @@ final class NativeProcess {
    * and for input through the agent.
    */
   int[] handOff() throws IOException {
-    int[] originals = pty ? new int[] {inFd} : new int[] {inFd, stdout.fd, stderr.fd};
+    int[] copies = pty ? copies(inFd) : copies(inFd, stdout.fd, stderr.fd);
+    if (!pty) {
+      closeStreams();
+    }
+    return copies;
+  }
+
+  /** Close-on-exec copies of {@code originals}, all or (closing those made) none. */
+  static int[] copies(int... originals) throws IOException {
     int[] copies = new int[originals.length];
     Arrays.fill(copies, -1);
     for (int i = 0; i < originals.length; i++) {
@@ -273,9 +281,6 @@ final class NativeProcess {
         release(copies);
         throw new IOException("dup failed: errno " + e.getErrorCode());
       }
-    }
-    if (!pty) {
-      closeStreams();
     }
     return copies;
   }
