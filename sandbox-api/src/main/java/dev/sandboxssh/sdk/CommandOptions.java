@@ -13,6 +13,7 @@ public final class CommandOptions {
   String cwd = "";
   String tag = "";
   Duration timeout = Duration.ZERO;
+  Duration unattendedTimeout = Duration.ZERO;
   String shell = "";
   boolean pty;
   int cols;
@@ -73,6 +74,15 @@ public final class CommandOptions {
   /** Kill the process after this long; zero means never. */
   public CommandOptions timeout(Duration timeout) {
     this.timeout = timeout;
+    return this;
+  }
+
+  /**
+   * For a background process: hang it up once nobody has been attached for this long (the clock
+   * restarts at each detach); zero means never.
+   */
+  public CommandOptions unattendedTimeout(Duration timeout) {
+    this.unattendedTimeout = timeout;
     return this;
   }
 

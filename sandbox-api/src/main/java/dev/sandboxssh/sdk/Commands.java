@@ -60,7 +60,8 @@ public final class Commands {
             .setBackground(options.background)
             .setHandOff(options.handOff)
             .setShell(options.shell)
-            .setTimeoutMs(options.timeout.toMillis());
+            .setTimeoutMs(options.timeout.toMillis())
+            .setUnattendedTimeoutMs(options.unattendedTimeout.toMillis());
     if (options.pty) {
       request.setPty(
           PtyConfig.newBuilder()
@@ -90,7 +91,9 @@ public final class Commands {
                       p.getCwd(),
                       p.getPty(),
                       p.getBackground(),
-                      Instant.ofEpochMilli(p.getStartedAtMs())))
+                      Instant.ofEpochMilli(p.getStartedAtMs()),
+                      p.getAttached(),
+                      p.getHandedOff()))
           .toList();
     } catch (StatusRuntimeException e) {
       throw SandboxException.from(e);
@@ -116,6 +119,16 @@ public final class Commands {
   public CommandHandle connect(int pid, CommandOptions options) {
     CommandHandle handle = new CommandHandle(stubs, options.stdout, options.stderr);
     stubs.connect(ConnectRequest.newBuilder().setPid(pid).build(), handle.observer());
+    return handle.awaitStarted(START_TIMEOUT);
+  }
+
+  /**
+   * Attaches to the running process tagged {@code tag}, or collects the output and status of one
+   * that exited while nobody was attached; it first replays its recent output.
+   */
+  public CommandHandle connect(String tag, CommandOptions options) {
+    CommandHandle handle = new CommandHandle(stubs, options.stdout, options.stderr);
+    stubs.connect(ConnectRequest.newBuilder().setTag(tag).build(), handle.observer());
     return handle.awaitStarted(START_TIMEOUT);
   }
 

@@ -9,6 +9,9 @@ import java.util.Map;
  *
  * @param cmd the program really started: "/bin/bash" for a command line
  * @param args its arguments, e.g. ["-l", "-c", "sleep 300"]
+ * @param attached how many callers receive its output now
+ * @param handedOff whether its stdio went to the caller that started it, so that another caller
+ *     attached to it sees no output
  */
 public record ProcessInfo(
     int pid,
@@ -19,4 +22,6 @@ public record ProcessInfo(
     String cwd,
     boolean pty,
     boolean background,
-    Instant startedAt) {}
+    Instant startedAt,
+    int attached,
+    boolean handedOff) {}

@@ -30,7 +30,7 @@ final class ManagedProcess {
    */
   static final int CHUNK = 256 * 1024;
 
-  /** A terminal's recent output kept for callers that re-attach. */
+  /** A terminal's or a tagged command's recent output kept for callers that re-attach. */
   static final int SCROLLBACK = 256 * 1024;
 
   /** Output of a terminal whose process exited is still read this long (background jobs). */
@@ -40,17 +40,38 @@ final class ManagedProcess {
   private final ProcessInfo info;
   private final boolean background;
   private final Scrollback scrollback;
+  private final Duration unattendedTimeout;
+  private final ScheduledExecutorService scheduler;
+  private final Consumer<ManagedProcess> onUnattended;
   private final List<EventSink> sinks = new CopyOnWriteArrayList<>();
+  private long attachments; // guarded by broadcastLock: counts attaches, to cancel a stale timer
+  private boolean endSeen; // guarded by broadcastLock
   private final Object broadcastLock = new Object();
   private final CompletableFuture<End> ended = new CompletableFuture<>();
   private volatile String killReason;
   private volatile boolean handedOff;
 
-  ManagedProcess(NativeProcess process, ProcessInfo info) {
+  /**
+   * A process and its output.
+   *
+   * @param unattendedTimeout for a background process: with no caller attached for this long, it is
+   *     handed to {@code onUnattended}; zero means never
+   */
+  ManagedProcess(
+      NativeProcess process,
+      ProcessInfo info,
+      Duration unattendedTimeout,
+      ScheduledExecutorService scheduler,
+      Consumer<ManagedProcess> onUnattended) {
     this.process = process;
     this.info = info;
     this.background = info.getBackground();
-    this.scrollback = process.isPty() ? new Scrollback(SCROLLBACK) : null;
+    // A tagged command is one a caller means to come back to: keep what it printed meanwhile.
+    this.scrollback =
+        process.isPty() || !info.getTag().isEmpty() ? new Scrollback(SCROLLBACK) : null;
+    this.unattendedTimeout = background ? unattendedTimeout : Duration.ZERO;
+    this.scheduler = scheduler;
+    this.onUnattended = onUnattended;
   }
 
   int pid() {
@@ -62,7 +83,14 @@ final class ManagedProcess {
   }
 
   ProcessInfo info() {
-    return info;
+    return info.toBuilder().setAttached(sinks.size()).setHandedOff(handedOff).build();
+  }
+
+  /** Whether some caller received the end event (so a late Connect by tag has nothing to add). */
+  boolean endSeen() {
+    synchronized (broadcastLock) {
+      return endSeen;
+    }
   }
 
   boolean isPty() {
@@ -71,6 +99,11 @@ final class ManagedProcess {
 
   boolean isBackground() {
     return background;
+  }
+
+  /** How long a background process may run with nobody attached; zero means forever. */
+  Duration unattendedTimeout() {
+    return unattendedTimeout;
   }
 
   NativeProcess process() {
@@ -132,7 +165,9 @@ final class ManagedProcess {
               synchronized (broadcastLock) {
                 ProcessEvent event = ProcessEvent.newBuilder().setEnd(end).build();
                 for (EventSink sink : sinks) {
-                  sink.send(event);
+                  if (sink.send(event)) {
+                    endSeen = true;
+                  }
                   sink.complete();
                 }
                 sinks.clear();
@@ -150,27 +185,26 @@ final class ManagedProcess {
 
   /**
    * Attaches a caller: {@code started} (naming the handed-off descriptors for the Start caller),
-   * then (for a terminal, with {@code replay}) the scrollback, then live output; a process that
-   * already ended gets its {@code end} at once.
+   * then (with {@code replay}, for a terminal or a tagged command) the scrollback, then live
+   * output; a process that already ended gets its {@code end} at once.
    */
   void attach(EventSink sink, boolean replay, String handOff) {
     synchronized (broadcastLock) {
+      attachments++;
       sink.send(
           ProcessEvent.newBuilder()
               .setStarted(Started.newBuilder().setPid(pid()).setTag(tag()).setHandOff(handOff))
               .build());
       if (replay && scrollback != null) {
-        byte[] past = scrollback.snapshot();
-        for (int off = 0; off < past.length; off += CHUNK) {
-          sink.send(
-              ProcessEvent.newBuilder()
-                  .setPty(ByteString.copyFrom(past, off, Math.min(CHUNK, past.length - off)))
-                  .build());
+        for (ProcessEvent past : scrollback.replay(CHUNK)) {
+          sink.send(past);
         }
       }
       End end = ended.getNow(null);
       if (end != null) {
-        sink.send(ProcessEvent.newBuilder().setEnd(end).build());
+        if (sink.send(ProcessEvent.newBuilder().setEnd(end).build())) {
+          endSeen = true;
+        }
         sink.complete();
         return;
       }
@@ -180,7 +214,37 @@ final class ManagedProcess {
 
   /** Detaches a caller that went away. */
   void detach(EventSink sink) {
-    sinks.remove(sink);
+    if (sinks.remove(sink)) {
+      unattendedIfEmpty();
+    }
+  }
+
+  /**
+   * Starts the unattended clock once the last caller left: if nobody attaches before it runs out,
+   * the process goes to {@code onUnattended}.
+   */
+  private void unattendedIfEmpty() {
+    if (unattendedTimeout.isZero()) {
+      return;
+    }
+    long generation;
+    synchronized (broadcastLock) {
+      if (!sinks.isEmpty() || ended.isDone()) {
+        return;
+      }
+      generation = attachments;
+    }
+    scheduler.schedule(
+        () -> {
+          synchronized (broadcastLock) {
+            if (attachments != generation || !sinks.isEmpty() || ended.isDone()) {
+              return;
+            }
+          }
+          onUnattended.accept(this);
+        },
+        unattendedTimeout.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   private enum Kind {
@@ -230,15 +294,25 @@ final class ManagedProcess {
       case PTY -> event.setPty(bytes);
     }
     ProcessEvent built = event.build();
+    boolean lost = false;
     synchronized (broadcastLock) {
       if (scrollback != null) {
-        scrollback.append(bytes);
+        scrollback.append(
+            switch (kind) {
+              case STDOUT -> Scrollback.Stream.STDOUT;
+              case STDERR -> Scrollback.Stream.STDERR;
+              case PTY -> Scrollback.Stream.PTY;
+            },
+            bytes);
       }
       for (EventSink sink : sinks) {
         if (!sink.send(built)) {
-          sinks.remove(sink);
+          lost |= sinks.remove(sink);
         }
       }
+    }
+    if (lost) {
+      unattendedIfEmpty();
     }
   }
 

@@ -64,6 +64,9 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
 
   private final AgentConfig config;
   private final Map<Integer, ManagedProcess> running = new ConcurrentHashMap<>();
+  // Tag to pid of the running process that holds it (0 while it starts): two Starts racing for
+  // one tag must not both win.
+  private final Map<String, Integer> tags = new ConcurrentHashMap<>();
   private final Map<Integer, ExitedProcess> exited = new LinkedHashMap<>(); // guarded by itself
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
@@ -111,8 +114,15 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
         log.warn("pid {}: stdio stays with the agent: {}", managed.pid(), e.getMessage());
       }
     }
-    EventSink sink = new EventSink(call, () -> callerLeft(managed));
-    managed.attach(sink, false, handOff);
+    EventSink[] sink = new EventSink[1];
+    sink[0] =
+        new EventSink(
+            call,
+            () -> {
+              managed.detach(sink[0]);
+              callerLeft(managed);
+            });
+    managed.attach(sink[0], false, handOff);
     managed.startReading(scheduler, this::onEnded);
     if (request.getTimeoutMs() > 0) {
       scheduler.schedule(
@@ -141,15 +151,31 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     }
     Map<String, String> env = environment(request);
     Path cwd = workingDirectory(request.getCwd());
-    if (!request.getTag().isEmpty()) {
-      for (ManagedProcess p : running.values()) {
-        if (p.tag().equals(request.getTag())) {
-          throw Status.ALREADY_EXISTS
-              .withDescription("tag " + request.getTag() + " is in use by pid " + p.pid())
-              .asRuntimeException();
-        }
+    String tag = request.getTag();
+    if (!tag.isEmpty()) {
+      Integer holder = tags.putIfAbsent(tag, 0);
+      if (holder != null) {
+        throw Status.ALREADY_EXISTS
+            .withDescription("tag " + tag + " is in use" + (holder == 0 ? "" : " by pid " + holder))
+            .asRuntimeException();
+      }
+      // An uncollected end of an earlier process with this tag is superseded.
+      synchronized (exited) {
+        exited.values().removeIf(e -> e.process().tag().equals(tag));
       }
     }
+    try {
+      return spawn(request, argv, env, cwd);
+    } catch (RuntimeException e) {
+      if (!tag.isEmpty()) {
+        tags.remove(tag, 0);
+      }
+      throw e;
+    }
+  }
+
+  private ManagedProcess spawn(
+      StartRequest request, List<String> argv, Map<String, String> env, Path cwd) {
     NativeProcess process;
     try {
       if (request.hasPty()) {
@@ -180,7 +206,16 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
             .setBackground(request.getBackground())
             .setStartedAtMs(System.currentTimeMillis())
             .build();
-    ManagedProcess managed = new ManagedProcess(process, info);
+    if (!request.getTag().isEmpty()) {
+      tags.put(request.getTag(), process.pid());
+    }
+    ManagedProcess managed =
+        new ManagedProcess(
+            process,
+            info,
+            Duration.ofMillis(request.getUnattendedTimeoutMs()),
+            scheduler,
+            this::unattended);
     running.put(process.pid(), managed);
     log.debug("started pid={} cmd={} pty={}", process.pid(), argv.get(0), request.hasPty());
     return managed;
@@ -254,12 +289,38 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
         TimeUnit.MILLISECONDS);
   }
 
+  /** Nobody attached to a background process for its unattended timeout: hang it up. */
+  private void unattended(ManagedProcess managed) {
+    if (!running.containsKey(managed.pid())) {
+      return;
+    }
+    log.info("pid {} ({}): unattended for its timeout, hanging up", managed.pid(), managed.tag());
+    managed.process().signal(Signals.HUP, true);
+    scheduler.schedule(
+        () -> {
+          if (running.containsKey(managed.pid())) {
+            managed.kill("unattended");
+          }
+        },
+        HANGUP_GRACE.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
   private void onEnded(ManagedProcess managed) {
     running.remove(managed.pid());
+    if (!managed.tag().isEmpty()) {
+      tags.remove(managed.tag(), managed.pid());
+    }
     synchronized (exited) {
       long now = System.nanoTime();
       exited.values().removeIf(e -> e.expiresAtNanos() < now);
-      exited.put(managed.pid(), new ExitedProcess(managed, now + EXITED_RETENTION.toNanos()));
+      long keep = EXITED_RETENTION.toNanos();
+      if (!managed.tag().isEmpty() && !managed.endSeen()) {
+        // A detached command's status waits for its caller to come back (see the proto).
+        long unattended = managed.unattendedTimeout().toNanos();
+        keep = unattended == 0 ? Long.MAX_VALUE / 4 : Math.max(keep, unattended);
+      }
+      exited.put(managed.pid(), new ExitedProcess(managed, now + keep));
       while (exited.size() > MAX_EXITED_KEPT) {
         exited.remove(exited.keySet().iterator().next());
       }
@@ -277,7 +338,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
         for (ExitedProcess e : exited.values()) {
           ManagedProcess p = e.process();
           if (e.expiresAtNanos() > System.nanoTime()
-              && (tag.isEmpty() ? p.pid() == pid : p.tag().equals(tag))) {
+              && (tag.isEmpty() ? p.pid() == pid : p.tag().equals(tag) && !p.endSeen())) {
             return p;
           }
         }

@@ -1,37 +1,109 @@
 package dev.sandboxssh.agent.process;
 
 import com.google.protobuf.ByteString;
+import dev.sandboxssh.api.v1.ProcessEvent;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
 
-/** The last {@code capacity} bytes a terminal printed, replayed to a caller that re-attaches. */
+/**
+ * The last {@code capacity} bytes a process printed, replayed to a caller that re-attaches: a
+ * terminal's output, or a command's stdout and stderr in the order it wrote them.
+ */
 final class Scrollback {
-  private final byte[] ring;
-  private long written; // total bytes ever appended
+  /** Output of the same stream arriving in pieces smaller than this is kept as one piece. */
+  private static final int MERGE = 8 * 1024;
+
+  /** Which stream a piece came from. */
+  enum Stream {
+    STDOUT,
+    STDERR,
+    PTY
+  }
+
+  private static final class Piece {
+    final Stream stream;
+    byte[] bytes;
+    int length;
+
+    Piece(Stream stream, byte[] bytes, int length) {
+      this.stream = stream;
+      this.bytes = bytes;
+      this.length = length;
+    }
+  }
+
+  private final int capacity;
+  private final Deque<Piece> pieces = new ArrayDeque<>();
+  private int size;
 
   Scrollback(int capacity) {
-    this.ring = new byte[capacity];
+    this.capacity = capacity;
   }
 
   /** Appends output, forgetting the oldest bytes beyond the capacity. */
-  synchronized void append(ByteString data) {
-    int size = data.size();
-    int from = Math.max(0, size - ring.length);
-    int count = size - from;
-    // At most two copies: up to the end of the ring, then from its start.
-    int at = (int) (written % ring.length);
-    int first = Math.min(count, ring.length - at);
-    data.copyTo(ring, from, at, first);
-    data.copyTo(ring, from + first, 0, count - first);
-    written += count;
+  synchronized void append(Stream stream, ByteString data) {
+    int n = Math.min(data.size(), capacity);
+    if (n == 0) {
+      return;
+    }
+    int from = data.size() - n;
+    Piece last = pieces.peekLast();
+    if (last != null && last.stream == stream && last.length + n <= MERGE) {
+      if (last.bytes.length < last.length + n) {
+        last.bytes =
+            Arrays.copyOf(last.bytes, Math.min(MERGE, Math.max(2 * last.length, last.length + n)));
+      }
+      data.copyTo(last.bytes, from, last.length, n);
+      last.length += n;
+    } else {
+      byte[] bytes = new byte[n < MERGE ? Math.min(MERGE, 2 * n) : n];
+      data.copyTo(bytes, from, 0, n);
+      pieces.addLast(new Piece(stream, bytes, n));
+    }
+    size += n;
+    while (size > capacity) {
+      Piece first = pieces.peekFirst();
+      int excess = size - capacity;
+      if (first.length <= excess) {
+        pieces.removeFirst();
+        size -= first.length;
+      } else {
+        first.bytes = Arrays.copyOfRange(first.bytes, excess, first.length);
+        first.length -= excess;
+        size -= excess;
+      }
+    }
   }
 
-  /** The retained bytes, oldest first. */
+  /** The retained bytes of every stream, oldest first. */
   synchronized byte[] snapshot() {
-    int size = (int) Math.min(written, ring.length);
     byte[] out = new byte[size];
-    long start = written - size;
-    for (int i = 0; i < size; i++) {
-      out[i] = ring[(int) ((start + i) % ring.length)];
+    int at = 0;
+    for (Piece p : pieces) {
+      System.arraycopy(p.bytes, 0, out, at, p.length);
+      at += p.length;
     }
     return out;
+  }
+
+  /** The retained output as events of at most {@code maxChunk} bytes each, oldest first. */
+  synchronized List<ProcessEvent> replay(int maxChunk) {
+    List<ProcessEvent> events = new ArrayList<>();
+    for (Piece p : pieces) {
+      for (int off = 0; off < p.length; off += maxChunk) {
+        ByteString bytes = ByteString.copyFrom(p.bytes, off, Math.min(maxChunk, p.length - off));
+        ProcessEvent.Builder event = ProcessEvent.newBuilder();
+        switch (p.stream) {
+          case STDOUT -> event.setStdout(bytes);
+          case STDERR -> event.setStderr(bytes);
+          case PTY -> event.setPty(bytes);
+        }
+        events.add(event.build());
+      }
+    }
+    return events;
   }
 }
