@@ -9,6 +9,8 @@ public enum LoginFailure {
   UNKNOWN_SANDBOX("unknown-sandbox"),
   /** The key belongs to an owner, but not to this sandbox's owner. */
   FOREIGN_SANDBOX("foreign-sandbox"),
+  /** The user name is an owner's, and the key is not one of that owner's. */
+  NOT_OWNERS_KEY("not-owners-key"),
   /** The key belongs to no owner at all. */
   NO_MATCHING_KEY("no-matching-key"),
   /** The ownership table could not be read. */

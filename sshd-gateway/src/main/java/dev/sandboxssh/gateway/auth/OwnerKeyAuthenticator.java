@@ -9,8 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Public-key authentication against the ownership table: the SSH user name is a sandbox id, and the
- * key must belong to that sandbox's owner.
+ * Public-key authentication against the ownership table: the SSH user name names a sandbox (in one
+ * of the forms of {@code LoginName}) and the key must belong to that sandbox's owner, or it is an
+ * owner's name and the key must be one of that owner's.
  *
  * <p>MINA calls it twice per key: for the client's query ("would you accept this key?") and, after
  * MINA verified the signature, for the real login. It reads the database each time, so it runs only
@@ -28,17 +29,17 @@ public final class OwnerKeyAuthenticator implements PublickeyAuthenticator {
   }
 
   @Override
-  public boolean authenticate(String sandboxId, PublicKey key, ServerSession session) {
+  public boolean authenticate(String user, PublicKey key, ServerSession session) {
     String fingerprint = KeyUtils.getFingerPrint(BuiltinDigests.sha256, key);
     OwnershipCheck.Decision decision;
     try {
-      decision = check.decide(sandboxId, fingerprint);
+      decision = check.decide(user, fingerprint);
     } catch (RuntimeException e) {
-      refused(LoginFailure.STORE_ERROR, sandboxId, fingerprint, session, e.toString());
+      refused(LoginFailure.STORE_ERROR, user, fingerprint, session, e.toString());
       return false;
     }
     if (!decision.isGranted()) {
-      refused(decision.failure(), sandboxId, fingerprint, session, "");
+      refused(decision.failure(), user, fingerprint, session, "");
       return false;
     }
     // Read by the session listener once MINA declares the session authenticated.
@@ -47,16 +48,12 @@ public final class OwnerKeyAuthenticator implements PublickeyAuthenticator {
   }
 
   private static void refused(
-      LoginFailure failure,
-      String sandboxId,
-      String fingerprint,
-      ServerSession session,
-      String why) {
+      LoginFailure failure, String user, String fingerprint, ServerSession session, String why) {
     // The client only sees "Permission denied (publickey)"; the precise reason is for operators.
     log.warn(
-        "login refused: {} sandbox={} key={} from={} {}",
+        "login refused: {} user={} key={} from={} {}",
         failure.label(),
-        sandboxId,
+        user,
         fingerprint,
         session.getRemoteAddress(),
         why);

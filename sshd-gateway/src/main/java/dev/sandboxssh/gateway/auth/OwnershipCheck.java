@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.auth;
 
+import dev.sandboxssh.gateway.session.LoginName;
 import dev.sandboxssh.gateway.store.Owner;
 import dev.sandboxssh.gateway.store.OwnerKey;
 import dev.sandboxssh.gateway.store.OwnershipStore;
@@ -32,21 +33,43 @@ public final class OwnershipCheck {
     this.store = store;
   }
 
-  /** Whether the key with {@code fingerprint} may open sandbox {@code sandboxId}. Blocks on I/O. */
-  public Decision decide(String sandboxId, String fingerprint) {
-    Optional<SandboxRecord> sandbox = store.findSandbox(sandboxId);
+  /**
+   * Whether the key with {@code fingerprint} may log in as {@code user}: a form of a sandbox id
+   * (see {@link LoginName}) with a key of the sandbox's owner, or an owner's name with one of that
+   * owner's keys. Blocks on I/O.
+   */
+  public Decision decide(String user, String fingerprint) {
+    LoginName name = LoginName.parse(user);
+    Optional<SandboxRecord> sandbox = store.findSandbox(name.base());
     if (sandbox.isEmpty()) {
-      return Decision.refused(LoginFailure.UNKNOWN_SANDBOX);
+      return name.form() == LoginName.Form.PLAIN
+          ? decideOwner(name, fingerprint)
+          : Decision.refused(LoginFailure.UNKNOWN_SANDBOX);
     }
     String ownerName = sandbox.get().owner();
     Optional<Owner> owner = store.findOwner(ownerName);
     if (owner.isPresent() && holds(owner.get(), fingerprint)) {
-      return Decision.granted(new AuthenticatedSandbox(sandbox.get(), ownerName, fingerprint));
+      return Decision.granted(
+          new AuthenticatedSandbox(sandbox.get(), ownerName, fingerprint, name));
     }
     // Only the log tells a stranger's key from another owner's: both are refused alike.
     boolean someoneElses = store.listOwners().stream().anyMatch(o -> holds(o, fingerprint));
     return Decision.refused(
         someoneElses ? LoginFailure.FOREIGN_SANDBOX : LoginFailure.NO_MATCHING_KEY);
+  }
+
+  /** An owner's own name: the list of their sandboxes, for their keys only. */
+  private Decision decideOwner(LoginName name, String fingerprint) {
+    Optional<Owner> owner = store.findOwner(name.base());
+    if (owner.isEmpty()) {
+      return Decision.refused(LoginFailure.UNKNOWN_SANDBOX);
+    }
+    if (holds(owner.get(), fingerprint)) {
+      return Decision.granted(new AuthenticatedSandbox(null, name.base(), fingerprint, name));
+    }
+    boolean someoneElses = store.listOwners().stream().anyMatch(o -> holds(o, fingerprint));
+    return Decision.refused(
+        someoneElses ? LoginFailure.NOT_OWNERS_KEY : LoginFailure.NO_MATCHING_KEY);
   }
 
   private static boolean holds(Owner owner, String fingerprint) {

@@ -6,6 +6,7 @@ import dev.sandboxssh.gateway.routing.DescriptorSocket;
 import dev.sandboxssh.gateway.routing.ProcessStdio;
 import dev.sandboxssh.gateway.routing.SandboxLease;
 import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
+import dev.sandboxssh.gateway.session.LoginName;
 import dev.sandboxssh.gateway.session.SessionContext;
 import dev.sandboxssh.sdk.CommandHandle;
 import dev.sandboxssh.sdk.CommandOptions;
@@ -83,6 +84,7 @@ public final class ProcessBridge implements Command {
 
   private final Kind kind;
   private final String commandLine;
+  private final Duration detachedTimeout;
   private final Executor threads;
   private final SerialExecutor signals;
   private StdinReceiver input;
@@ -96,6 +98,9 @@ public final class ProcessBridge implements Command {
   private volatile ProcessStdio stdio;
   private volatile boolean finished;
   private volatile boolean destroyed;
+  // A named session or an attached process: it outlives this channel, which only watches it.
+  private volatile boolean persistent;
+  private volatile boolean readOnly;
   // Window changes sent to the agent but not yet applied; keystrokes wait for them (see start).
   private final AtomicInteger pendingResizes = new AtomicInteger();
   private final Object resized = new Object();
@@ -104,11 +109,13 @@ public final class ProcessBridge implements Command {
    * A bridge for one channel.
    *
    * @param commandLine the exec request's command, or null for a shell
+   * @param detachedTimeout how long a named session lives with no client attached
    * @param threads runs the bridge's blocking work, off MINA's I/O threads
    */
-  private ProcessBridge(Kind kind, String commandLine, Executor threads) {
+  private ProcessBridge(Kind kind, String commandLine, Duration detachedTimeout, Executor threads) {
     this.kind = kind;
     this.commandLine = commandLine;
+    this.detachedTimeout = detachedTimeout;
     this.threads = threads;
     this.signals = new SerialExecutor(threads);
   }
@@ -118,8 +125,12 @@ public final class ProcessBridge implements Command {
    * StdinReceiver}): MINA then gives it no input stream.
    */
   public static ProcessBridge on(
-      ChannelSession channel, Kind kind, String commandLine, Executor threads) {
-    ProcessBridge bridge = new ProcessBridge(kind, commandLine, threads);
+      ChannelSession channel,
+      Kind kind,
+      String commandLine,
+      Duration detachedTimeout,
+      Executor threads) {
+    ProcessBridge bridge = new ProcessBridge(kind, commandLine, detachedTimeout, threads);
     bridge.input =
         new StdinReceiver(
             channel, threads, () -> bridge.pendingResizes.get() == 0, bridge::awaitResizes);
@@ -188,7 +199,12 @@ public final class ProcessBridge implements Command {
       failAndExit(e.getMessage());
       return;
     }
-    Optional<DescriptorSocket> descriptors = lease.descriptors();
+    LoginName name = context.name();
+    persistent = name.form() == LoginName.Form.NAMED || name.form() == LoginName.Form.PROCESS;
+    readOnly = persistent && name.readOnly();
+    // A persistent process's output must reach the agent's scrollback and every attached client,
+    // so it stays with the agent.
+    Optional<DescriptorSocket> descriptors = persistent ? Optional.empty() : lease.descriptors();
     CommandOptions options =
         CommandOptions.create()
             .handOff(descriptors.isPresent())
@@ -209,11 +225,31 @@ public final class ProcessBridge implements Command {
     } catch (IOException | SandboxException e) {
       log.warn("sandbox {}: no agent forwarding: {}", context.sandboxId(), e.getMessage());
     }
+    boolean terminal = pty != null;
+    boolean forwardEof = true;
     try {
-      handle =
-          kind == Kind.EXEC
-              ? lease.sandbox().commands().run(commandLine, options.shell(SHELL))
-              : lease.sandbox().commands().start(List.of(SHELL, "-l"), options);
+      if (persistent) {
+        PersistentSessions.Opened opened =
+            new PersistentSessions(
+                    context.sandboxId(), lease.sandbox().commands(), name, detachedTimeout)
+                .open(commandLine, options.shell(SHELL), pty, out);
+        handle = opened.handle();
+        terminal = opened.terminal();
+        // Only the client that started a command may end its input; an attached client's EOF
+        // (its stdin ran out) must not end a process others share.
+        forwardEof = opened.created() && !opened.terminal();
+      } else {
+        handle =
+            kind == Kind.EXEC
+                ? lease.sandbox().commands().run(commandLine, options.shell(SHELL))
+                : lease.sandbox().commands().start(List.of(SHELL, "-l"), options);
+      }
+    } catch (PersistentSessions.Refused e) {
+      failAndExit(e.getMessage());
+      return;
+    } catch (IOException e) {
+      failAndExit("sandbox " + context.sandboxId() + ": client went away: " + e.getMessage());
+      return;
     } catch (SandboxUnavailableException e) {
       context.invalidate(lease);
       failAndExit("sandbox " + context.sandboxId() + ": agent connection lost: " + e.getMessage());
@@ -239,7 +275,7 @@ public final class ProcessBridge implements Command {
       hangUp();
       return;
     }
-    input.attach(new ToProcess(stdio, handle, channel.pty() != null));
+    input.attach(new ToProcess(stdio, handle, terminal, forwardEof));
     CompletableFuture<Void> drained = stdio == null ? null : readOutput(stdio);
     CommandResult result;
     try {
@@ -377,15 +413,20 @@ public final class ProcessBridge implements Command {
     private final ProcessStdio io;
     private final CommandHandle handle;
     private final boolean terminal;
+    private final boolean forwardEof;
 
-    ToProcess(ProcessStdio io, CommandHandle handle, boolean terminal) {
+    ToProcess(ProcessStdio io, CommandHandle handle, boolean terminal, boolean forwardEof) {
       this.io = io;
       this.handle = handle;
       this.terminal = terminal;
+      this.forwardEof = forwardEof;
     }
 
     @Override
     public int writeNow(byte[] b, int off, int len) throws IOException {
+      if (readOnly) {
+        return len; // a watcher's keystrokes are dropped
+      }
       // Through the agent every write may wait for gRPC flow control: never on an I/O thread.
       int n = io == null ? 0 : io.writeNow(b, off, len);
       context.addBytesIn(n);
@@ -394,6 +435,9 @@ public final class ProcessBridge implements Command {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
+      if (readOnly) {
+        return;
+      }
       if (io != null) {
         io.stdin().write(b, off, len);
       } else {
@@ -404,6 +448,9 @@ public final class ProcessBridge implements Command {
 
     @Override
     public void end() throws IOException {
+      if (readOnly || !forwardEof) {
+        return;
+      }
       // A terminal's EOF is its EOF character, which the agent knows from the terminal's modes.
       if (io != null && !terminal) {
         io.stdin().close();
@@ -429,7 +476,7 @@ public final class ProcessBridge implements Command {
 
   private void onSignal(Signal signal) {
     CommandHandle h = handle;
-    if (h == null || finished) {
+    if (h == null || finished || readOnly) {
       return;
     }
     try {
@@ -460,10 +507,17 @@ public final class ProcessBridge implements Command {
     exitCallback.onExit(ExitCodes.GATEWAY_FAILURE, line);
   }
 
-  /** The client went away first: as with sshd, the process group gets SIGHUP. */
+  /**
+   * The client went away first: as with sshd, the process group gets SIGHUP; a persistent process
+   * only loses this watcher.
+   */
   private void hangUp() {
     CommandHandle h = handle;
     if (h == null) {
+      return;
+    }
+    if (persistent) {
+      h.disconnect();
       return;
     }
     try {

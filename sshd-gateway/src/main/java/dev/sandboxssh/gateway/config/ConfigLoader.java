@@ -158,6 +158,11 @@ public final class ConfigLoader {
             sf.integer("max-read-bytes", ds.maxReadBytes()),
             sf.integer("max-write-bytes", ds.maxWriteBytes()));
     sf.finish();
+
+    Section se = s.section("sessions");
+    var sessions =
+        new GatewayConfig.Sessions(se.duration("detached-timeout", d.sessions().detachedTimeout()));
+    se.finish();
     s.finish();
 
     // Fields with a type problem kept their default above, so the record's own checks still run
@@ -178,7 +183,8 @@ public final class ConfigLoader {
               limits,
               forwarding,
               keepalive,
-              sftp);
+              sftp,
+              sessions);
     } catch (ConfigException e) {
       problems.addAll(e.problems());
     }

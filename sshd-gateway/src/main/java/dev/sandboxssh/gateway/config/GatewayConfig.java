@@ -28,7 +28,8 @@ public record GatewayConfig(
     Limits limits,
     Forwarding forwarding,
     Keepalive keepalive,
-    Sftp sftp) {
+    Sftp sftp,
+    Sessions sessions) {
 
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
@@ -224,6 +225,19 @@ public record GatewayConfig(
    */
   public record Sftp(int maxOpenHandles, int maxReadBytes, int maxWriteBytes) {}
 
+  /**
+   * Named sessions ({@code ssh SANDBOX+NAME@gateway}), which outlive their connection.
+   *
+   * @param detachedTimeout a named session with no client attached for this long is hung up; zero
+   *     means never
+   */
+  public record Sessions(Duration detachedTimeout) {
+    /** This config with another detached timeout. */
+    public Sessions withDetachedTimeout(Duration timeout) {
+      return new Sessions(timeout);
+    }
+  }
+
   /** The embedded default: loopback port 2222, {@code ./data}, {@code ./keys}. */
   public static GatewayConfig defaults() {
     return new GatewayConfig(
@@ -247,7 +261,10 @@ public record GatewayConfig(
         new Limits(1000, 1000, 64 * 1024, 64, 64),
         new Forwarding(true, true, true, true, List.of("*:*")),
         new Keepalive(Duration.ofSeconds(15), 3, Duration.ZERO),
-        new Sftp(1024, 256 * 1024, 256 * 1024));
+        new Sftp(1024, 256 * 1024, 256 * 1024),
+        // A day outlasts a closed laptop overnight; a forgotten session still ends, so it does
+        // not keep its sandbox's agent (which never idles out while it holds one) up for ever.
+        new Sessions(Duration.ofDays(1)));
   }
 
   /** Checks every field and names each bad one in one exception. */
@@ -343,6 +360,12 @@ public record GatewayConfig(
       check(problems, sftp.maxReadBytes() >= 1024, "sftp.max-read-bytes: must be >= 1024");
       check(problems, sftp.maxWriteBytes() >= 1024, "sftp.max-write-bytes: must be >= 1024");
     }
+    if (check(problems, sessions != null, "sessions: must be set")) {
+      check(
+          problems,
+          sessions.detachedTimeout() != null && !sessions.detachedTimeout().isNegative(),
+          "sessions.detached-timeout: must be >= 0");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -366,7 +389,46 @@ public record GatewayConfig(
         limits,
         forwarding,
         keepalive,
-        sftp);
+        sftp,
+        sessions);
+  }
+
+  /** This config with another {@code local} section. */
+  public GatewayConfig withLocal(Local local) {
+    return new GatewayConfig(
+        host,
+        port,
+        dataDir,
+        keysDir,
+        databaseUrl,
+        hostKeys,
+        agent,
+        local,
+        env,
+        limits,
+        forwarding,
+        keepalive,
+        sftp,
+        sessions);
+  }
+
+  /** This config with another {@code sessions} section. */
+  public GatewayConfig withSessions(Sessions sessions) {
+    return new GatewayConfig(
+        host,
+        port,
+        dataDir,
+        keysDir,
+        databaseUrl,
+        hostKeys,
+        agent,
+        local,
+        env,
+        limits,
+        forwarding,
+        keepalive,
+        sftp,
+        sessions);
   }
 
   /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */

@@ -91,6 +91,22 @@ public final class LocalSandboxProvider implements SandboxProvider {
     return new Lease(agent);
   }
 
+  @Override
+  public Optional<SandboxLease> ifRunning(SandboxRecord sandbox) {
+    LocalAgent agent;
+    synchronized (this) {
+      agent = agents.get(sandbox.id());
+    }
+    if (agent == null || !agent.isRunning()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(acquire(sandbox));
+    } catch (SandboxUnreachableException e) {
+      return Optional.empty();
+    }
+  }
+
   private synchronized void release(LocalAgent agent) {
     agent.leases--;
     if (agent.leases == 0 && !closed) {
@@ -193,12 +209,41 @@ public final class LocalSandboxProvider implements SandboxProvider {
                   if (leases > 0) {
                     return;
                   }
+                }
+                // Named sessions live in the agent: stopping it would end them. Their own
+                // detached timeout ends them, and the agent stops at the check after.
+                if (holdsNamedSessions()) {
+                  synchronized (LocalSandboxProvider.this) {
+                    if (leases == 0 && !closed) {
+                      scheduleIdleStop();
+                    }
+                  }
+                  return;
+                }
+                synchronized (LocalSandboxProvider.this) {
+                  if (leases > 0) {
+                    return;
+                  }
                   agents.remove(id);
                 }
                 stop("idle for " + AgentProbe.seconds(idleTimeout));
               },
               idleTimeout.toMillis(),
               TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether the agent runs a tagged process (a named session); false when it cannot say. */
+    private boolean holdsNamedSessions() {
+      Sandbox c = client;
+      if (c == null || !isRunning()) {
+        return false;
+      }
+      try {
+        return c.commands().list().stream().anyMatch(p -> !p.tag().isEmpty());
+      } catch (RuntimeException e) {
+        log.info("sandbox {}: cannot list its processes before an idle stop: {}", id, e.toString());
+        return false;
+      }
     }
 
     synchronized void ensureStarted() throws SandboxUnreachableException {

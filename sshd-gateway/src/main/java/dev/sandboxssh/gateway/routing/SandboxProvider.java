@@ -16,6 +16,18 @@ public interface SandboxProvider extends AutoCloseable {
    */
   SandboxLease acquire(SandboxRecord sandbox) throws SandboxUnreachableException;
 
+  /**
+   * A lease on the agent of {@code sandbox} if it runs now, never starting one: for listings, which
+   * must not wake every sandbox they show. Empty when it is not running or cannot be reached.
+   */
+  default java.util.Optional<SandboxLease> ifRunning(SandboxRecord sandbox) {
+    try {
+      return java.util.Optional.of(acquire(sandbox));
+    } catch (SandboxUnreachableException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
   /** Stops whatever this provider started. */
   @Override
   void close();

@@ -28,6 +28,14 @@ public final class SandboxResolver implements AutoCloseable {
     return provider.acquire(sandbox);
   }
 
+  /**
+   * A lease on the agent of {@code sandbox} if it runs now (see {@link SandboxProvider#ifRunning}).
+   */
+  public java.util.Optional<SandboxLease> ifRunning(SandboxRecord sandbox) {
+    SandboxProvider provider = providers.get(sandbox.provider());
+    return provider == null ? java.util.Optional.empty() : provider.ifRunning(sandbox);
+  }
+
   /** Closes every provider. */
   @Override
   public void close() {

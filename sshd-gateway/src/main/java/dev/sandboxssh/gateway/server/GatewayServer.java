@@ -5,7 +5,7 @@ import dev.sandboxssh.gateway.auth.OwnerKeyAuthenticator;
 import dev.sandboxssh.gateway.auth.OwnershipCheck;
 import dev.sandboxssh.gateway.bridge.EnvPolicy;
 import dev.sandboxssh.gateway.bridge.GatewayChannelSessionFactory;
-import dev.sandboxssh.gateway.bridge.ProcessBridge;
+import dev.sandboxssh.gateway.bridge.SessionCommands;
 import dev.sandboxssh.gateway.bridge.files.FileTransfer;
 import dev.sandboxssh.gateway.bridge.files.SandboxFileSystemProvider;
 import dev.sandboxssh.gateway.bridge.forward.ContextSandbox;
@@ -68,16 +68,11 @@ public final class GatewayServer implements AutoCloseable {
     EnvPolicy envPolicy =
         new EnvPolicy(config.env().patterns(), config.limits().maxEnvValueBytes());
     sshd.setChannelFactories(List.of(new GatewayChannelSessionFactory(envPolicy, config.limits())));
-    sshd.setShellFactory(
-        channel -> ProcessBridge.on(channel, ProcessBridge.Kind.SHELL, null, bridgeThreads));
+    SessionCommands commands = new SessionCommands(store, config.sessions(), bridgeThreads);
+    sshd.setShellFactory(commands);
     // scp -t / scp -f are served by the gateway on the sandbox's filesystem API, like sftp;
     // every other command runs in the sandbox.
-    FileTransfer.install(
-        sshd,
-        config.sftp(),
-        (channel, command) ->
-            ProcessBridge.on(channel, ProcessBridge.Kind.EXEC, command, bridgeThreads),
-        SandboxFileSystemProvider.shared());
+    FileTransfer.install(sshd, config.sftp(), commands, SandboxFileSystemProvider.shared());
     // -L/-D/-R, unix sockets and -A, all relayed through the sandbox's agent (never sockets on
     // this host); also sets MINA's own forwarding filter to reject everything.
     this.forwarding = new Forwarding(config, ContextSandbox::of);

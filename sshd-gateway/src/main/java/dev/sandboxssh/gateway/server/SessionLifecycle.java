@@ -33,11 +33,13 @@ final class SessionLifecycle implements SessionListener {
     }
     session.setAttribute(
         SessionContext.KEY,
-        new SessionContext(login.sandbox(), login.owner(), session.getRemoteAddress(), resolver));
+        new SessionContext(
+            login.sandbox(), login.owner(), login.name(), session.getRemoteAddress(), resolver));
     log.info(
-        "session start: owner={} sandbox={} from={} client={}",
+        "session start: owner={} sandbox={} user={} from={} client={}",
         login.owner(),
-        login.sandbox().id(),
+        login.sandbox() == null ? "-" : login.sandbox().id(),
+        session.getUsername(),
         session.getRemoteAddress(),
         session.getClientVersion());
   }

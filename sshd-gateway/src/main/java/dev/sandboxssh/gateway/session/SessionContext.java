@@ -14,16 +14,18 @@ import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.session.Session;
 
 /**
- * One SSH connection's view of its sandbox: the lease on the agent (taken by the first channel that
- * needs it and held until the connection ends), and what the session did, for the one log line
- * written when it ends.
+ * One SSH connection's view of its sandbox: what its user name asked for, the lease on the agent
+ * (taken by the first channel that needs it and held until the connection ends), and what the
+ * session did, for the one log line written when it ends. An owner who logged in under their own
+ * name has no sandbox until they {@link #choose} one.
  */
 public final class SessionContext implements AutoCloseable {
   /** The session attribute holding the context. */
   public static final AttributeKey<SessionContext> KEY = new AttributeKey<>();
 
-  private final SandboxRecord sandbox;
+  private SandboxRecord sandbox;
   private final String owner;
+  private final LoginName name;
   private final SocketAddress remote;
   private final SandboxResolver resolver;
   private final Instant started = Instant.now();
@@ -33,12 +35,21 @@ public final class SessionContext implements AutoCloseable {
   private final AtomicLong bytesOut = new AtomicLong();
   private SandboxLease lease;
   private boolean closed;
+  private boolean chosen;
 
-  /** The context of a session in which {@code owner} reached {@code sandbox}. */
+  /**
+   * The context of a session in which {@code owner} reached {@code sandbox} (null for the owner's
+   * own login) through the user name {@code name}.
+   */
   public SessionContext(
-      SandboxRecord sandbox, String owner, SocketAddress remote, SandboxResolver resolver) {
+      SandboxRecord sandbox,
+      String owner,
+      LoginName name,
+      SocketAddress remote,
+      SandboxResolver resolver) {
     this.sandbox = sandbox;
     this.owner = owner;
+    this.name = name;
     this.remote = remote;
     this.resolver = resolver;
   }
@@ -52,9 +63,41 @@ public final class SessionContext implements AutoCloseable {
     return context;
   }
 
-  /** The sandbox id. */
-  public String sandboxId() {
-    return sandbox.id();
+  /** The sandbox id; null while an owner's login has chosen none. */
+  public synchronized String sandboxId() {
+    return sandbox == null ? null : sandbox.id();
+  }
+
+  /** The owner whose key logged in. */
+  public String owner() {
+    return owner;
+  }
+
+  /** What the SSH user name asked for. */
+  public LoginName name() {
+    return name;
+  }
+
+  /** The provider routing this session's sandboxes (an owner's list asks it what runs). */
+  public SandboxResolver resolver() {
+    return resolver;
+  }
+
+  /** Whether the owner logged in under their own name (no sandbox named). */
+  public synchronized boolean isOwnerLogin() {
+    return name.form() == LoginName.Form.PLAIN && (sandbox == null || chosen);
+  }
+
+  /**
+   * Binds an owner's login to {@code chosen}, one of the owner's sandboxes, once: the channels that
+   * follow reach it as if its id had been the user name.
+   */
+  public synchronized void choose(SandboxRecord chosen) {
+    if (sandbox != null || !chosen.owner().equals(owner)) {
+      throw new IllegalStateException("this session cannot switch to sandbox " + chosen.id());
+    }
+    this.sandbox = chosen;
+    this.chosen = true;
   }
 
   /**
@@ -65,6 +108,14 @@ public final class SessionContext implements AutoCloseable {
     if (closed) {
       throw new SandboxUnreachableException(
           "sandbox " + sandboxId() + ": the session is closing", null);
+    }
+    if (sandbox == null) {
+      throw new SandboxUnreachableException(
+          owner + " names an owner, not a sandbox: log in as SANDBOX@ to reach one", null);
+    }
+    if (name.form() == LoginName.Form.INVALID) {
+      throw new SandboxUnreachableException(
+          "sandbox " + sandbox.id() + ": " + name.problem(), null);
     }
     if (lease == null) {
       lease = resolver.acquire(sandbox);

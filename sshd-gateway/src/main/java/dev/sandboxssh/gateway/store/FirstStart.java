@@ -127,7 +127,8 @@ public final class FirstStart {
 
   /**
    * An owner name made from an OS user name: lowercased, other characters replaced by {@code _}, at
-   * most 32 characters; {@code owner} when nothing usable is left.
+   * most 32 characters; {@code owner} when nothing usable is left, or when it would be the demo
+   * sandbox's id (an owner name and a sandbox id are never equal).
    */
   public static String ownerName(String userName) {
     if (userName == null) {
@@ -145,7 +146,11 @@ public final class FirstStart {
     if (name.length() > 32) {
       name = name.substring(0, 32);
     }
-    return Names.isOwnerName(name) && !name.chars().allMatch(c -> c == '_') ? name : "owner";
+    return Names.isOwnerName(name)
+            && !name.chars().allMatch(c -> c == '_')
+            && !name.equals(DEMO_SANDBOX)
+        ? name
+        : "owner";
   }
 
   /**

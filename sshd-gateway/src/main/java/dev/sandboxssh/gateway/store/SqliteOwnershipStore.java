@@ -172,6 +172,11 @@ public final class SqliteOwnershipStore implements OwnershipStore {
           if (exists(c, "SELECT 1 FROM owners WHERE name = ?", name)) {
             throw new StoreException(Reason.CONFLICT, "owner " + name + " already exists");
           }
+          // The SSH user name NAME lists an owner's sandboxes: it must not also be a sandbox's.
+          if (exists(c, "SELECT 1 FROM sandboxes WHERE id = ?", name)) {
+            throw new StoreException(
+                Reason.CONFLICT, "owner " + name + ": a sandbox has that name as its id");
+          }
           try (PreparedStatement ins =
               c.prepareStatement("INSERT INTO owners(name, created) VALUES (?, ?)")) {
             ins.setString(1, name);
@@ -306,6 +311,14 @@ public final class SqliteOwnershipStore implements OwnershipStore {
     }
     if (exists(c, "SELECT 1 FROM sandboxes WHERE id = ?", s.id())) {
       throw new StoreException(Reason.CONFLICT, "sandbox " + s.id() + " already exists");
+    }
+    if (exists(c, "SELECT 1 FROM owners WHERE name = ?", s.id())) {
+      throw new StoreException(
+          Reason.CONFLICT,
+          "sandbox "
+              + s.id()
+              + ": an owner has that name (ssh NAME@gateway lists"
+              + " that owner's sandboxes)");
     }
     try (PreparedStatement ins =
         c.prepareStatement(

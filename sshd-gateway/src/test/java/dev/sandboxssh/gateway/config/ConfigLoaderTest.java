@@ -140,6 +140,7 @@ class ConfigLoaderTest {
               permit-open: [localhost:22, "*:443", "[::1]:8080"]
             keepalive: {interval: 30, idle-timeout: 2d}
             sftp: {max-read-bytes: 65536}
+            sessions: {detached-timeout: 0}
             """,
             "t.yaml");
     assertThat(c.host()).isEqualTo("0.0.0.0");
@@ -169,6 +170,7 @@ class ConfigLoaderTest {
     assertThat(c.keepalive().idleTimeout()).isEqualTo(Duration.ofDays(2));
     assertThat(c.sftp().maxReadBytes()).isEqualTo(65536);
     assertThat(c.sftp().maxWriteBytes()).isEqualTo(262144);
+    assertThat(c.sessions().detachedTimeout()).isZero();
   }
 
   @Test

@@ -43,6 +43,7 @@ class AuthTest {
       OpenSsh.Result wrong = ssh.withIdentity(strangerKey).ssh(GatewayFixture.SANDBOX, "true");
       OpenSsh.Result foreign = ssh.withIdentity(bobKey).ssh(GatewayFixture.SANDBOX, "true");
       OpenSsh.Result unknown = ssh.ssh("nosuch", "true");
+      OpenSsh.Result notOwners = ssh.withIdentity(bobKey).ssh(GatewayFixture.OWNER, "true");
 
       assertThat(wrong.exitCode()).isEqualTo(255);
       assertThat(foreign.exitCode()).isEqualTo(255);
@@ -50,16 +51,18 @@ class AuthTest {
       assertThat(wrong.stderr()).isEqualTo("demo@127.0.0.1: Permission denied (publickey).\r\n");
       assertThat(foreign.stderr()).isEqualTo(wrong.stderr());
       assertThat(unknown.stderr().replace("nosuch@", "demo@")).isEqualTo(wrong.stderr());
+      assertThat(notOwners.stderr().replace("alice@", "demo@")).isEqualTo(wrong.stderr());
 
       assertLogged(log, "no-matching-key", "demo", strangerKey);
       assertLogged(log, "foreign-sandbox", "demo", bobKey);
       assertLogged(log, "unknown-sandbox", "nosuch", gateway.aliceKey());
+      assertLogged(log, "not-owners-key", GatewayFixture.OWNER, bobKey);
     }
     // Bob's key is good for his own sandbox.
     assertThat(ssh.withIdentity(bobKey).ssh("bobs", "echo bob").stdout()).isEqualTo("bob\n");
   }
 
-  private static void assertLogged(LogCapture log, String label, String sandbox, Path key)
+  private static void assertLogged(LogCapture log, String label, String user, Path key)
       throws IOException {
     String fingerprint =
         GatewayFixture.ownerKey(key.resolveSibling(key.getFileName() + ".pub")).fingerprint();
@@ -69,7 +72,7 @@ class AuthTest {
             m ->
                 assertThat(m)
                     .contains(label)
-                    .contains("sandbox=" + sandbox)
+                    .contains("user=" + user)
                     .contains(fingerprint)
                     .contains("from=/127.0.0.1:"));
   }

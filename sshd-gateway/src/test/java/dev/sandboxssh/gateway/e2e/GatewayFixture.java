@@ -69,6 +69,25 @@ public final class GatewayFixture implements AutoCloseable {
         keepalive);
   }
 
+  /**
+   * Starts a gateway with test defaults but this idle timeout for local agents and these named
+   * session settings.
+   */
+  public static GatewayFixture start(
+      Path dir, Duration idleTimeout, GatewayConfig.Sessions sessions) throws IOException {
+    GatewayConfig d = GatewayConfig.defaults();
+    GatewayConfig c =
+        config(
+            dir,
+            Timeouts.AGENT_CONNECT.multipliedBy(4),
+            GatewayConfig.Isolation.REQUIRED,
+            d.forwarding(),
+            d.keepalive(),
+            d.local().limits());
+    return new GatewayFixture(
+        dir, c.withLocal(c.local().withIdleTimeout(idleTimeout)).withSessions(sessions));
+  }
+
   /** Starts a gateway with test defaults but these limits for every local sandbox. */
   public static GatewayFixture start(Path dir, GatewayConfig.SandboxLimits limits)
       throws IOException {
@@ -105,28 +124,38 @@ public final class GatewayFixture implements AutoCloseable {
       GatewayConfig.Keepalive keepalive,
       GatewayConfig.SandboxLimits limits)
       throws IOException {
+    return new GatewayFixture(
+        dir, config(dir, connectTimeout, isolation, forwarding, keepalive, limits));
+  }
+
+  private static GatewayConfig config(
+      Path dir,
+      Duration connectTimeout,
+      GatewayConfig.Isolation isolation,
+      GatewayConfig.Forwarding forwarding,
+      GatewayConfig.Keepalive keepalive,
+      GatewayConfig.SandboxLimits limits) {
     GatewayConfig d = GatewayConfig.defaults();
-    GatewayConfig config =
-        new GatewayConfig(
-            "127.0.0.1",
-            0,
-            dir.resolve("data"),
-            dir.resolve("keys"),
-            null,
-            d.hostKeys(),
-            new GatewayConfig.Agent(connectTimeout),
-            d.local()
-                .withIdleTimeout(Duration.ofMinutes(5))
-                .withIsolation(isolation)
-                .withLimits(limits)
-                // A training run costs seconds of CPU per gateway; AgentStartupCacheTest runs one.
-                .withStartupCache(false),
-            d.env(),
-            d.limits(),
-            forwarding,
-            keepalive,
-            d.sftp());
-    return new GatewayFixture(dir, config);
+    return new GatewayConfig(
+        "127.0.0.1",
+        0,
+        dir.resolve("data"),
+        dir.resolve("keys"),
+        null,
+        d.hostKeys(),
+        new GatewayConfig.Agent(connectTimeout),
+        d.local()
+            .withIdleTimeout(Duration.ofMinutes(5))
+            .withIsolation(isolation)
+            .withLimits(limits)
+            // A training run costs seconds of CPU per gateway; AgentStartupCacheTest runs one.
+            .withStartupCache(false),
+        d.env(),
+        d.limits(),
+        forwarding,
+        keepalive,
+        d.sftp(),
+        d.sessions());
   }
 
   /** The running gateway. */
@@ -266,7 +295,8 @@ public final class GatewayFixture implements AutoCloseable {
             config.limits(),
             config.forwarding(),
             config.keepalive(),
-            config.sftp());
+            config.sftp(),
+            config.sessions());
     app = GatewayApp.start(samePort);
   }
 

@@ -74,6 +74,7 @@ class FirstStartTest {
     assertThat(FirstStart.ownerName("1st")).isEqualTo("_1st");
     assertThat(FirstStart.ownerName("ÄÖ")).isEqualTo("owner");
     assertThat(FirstStart.ownerName(null)).isEqualTo("owner");
+    assertThat(FirstStart.ownerName("Demo")).isEqualTo("owner");
     assertThat(FirstStart.ownerName("x".repeat(40))).hasSize(32);
     for (String n : List.of("root", "john_doe", "_1st", "owner")) {
       assertThat(Names.isOwnerName(n)).isTrue();

@@ -179,6 +179,17 @@ class SqliteOwnershipStoreTest {
   }
 
   @Test
+  void anOwnerNameAndASandboxIdAreNeverEqual() {
+    store.addOwner("alice", List.of(aliceKey));
+    store.createSandbox(local("demo", "alice"));
+    assertThat(reasonOf(() -> store.createSandbox(local("alice", "alice"))))
+        .isEqualTo(Reason.CONFLICT);
+    assertThat(reasonOf(() -> store.addOwner("demo", List.of(bobKey)))).isEqualTo(Reason.CONFLICT);
+    assertThat(store.findSandbox("alice")).isEmpty();
+    assertThat(store.findOwner("demo")).isEmpty();
+  }
+
+  @Test
   void removingAnOwnerRemovesItsKeysAndSandboxes() throws Exception {
     store.addOwner("alice", List.of(aliceKey));
     store.addOwner("bob", List.of(bobKey));
