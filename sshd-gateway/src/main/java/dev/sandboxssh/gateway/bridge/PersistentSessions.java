@@ -158,8 +158,8 @@ final class PersistentSessions {
 
   /**
    * Attaches to a running process: a terminal gets a clear screen, its scrollback and, from a
-   * client that may type, the client's size (the newest client's size wins, and the resize makes a
-   * full-screen program redraw).
+   * client that may type, the client's size (the newest client's size wins), set so that a
+   * full-screen program redraws.
    */
   private Opened attach(
       ProcessInfo process, CommandOptions options, PtyRequest pty, OutputStream out)
@@ -171,6 +171,9 @@ final class PersistentSessions {
     CommandHandle handle = commands.connect(process.pid(), options);
     if (process.pty() && pty != null && !name.readOnly()) {
       try {
+        // The kernel signals only a change: one row less first, so that a full-screen program
+        // (vim, top) repaints now even when this client's size is the session's already.
+        handle.resize(pty.cols(), pty.rows() > 1 ? pty.rows() - 1 : pty.rows() + 1);
         handle.resize(pty.cols(), pty.rows());
       } catch (SandboxException e) {
         // It exited meanwhile; the end arrives on the stream.
