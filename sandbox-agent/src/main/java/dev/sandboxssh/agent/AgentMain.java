@@ -1,8 +1,10 @@
 package dev.sandboxssh.agent;
 
+import dev.sandboxssh.agent.process.ProcessServiceImpl;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,8 +50,20 @@ public final class AgentMain implements Callable<Integer> {
       names = "--exit-with-stdin",
       description =
           "Exit when standard input reaches end of file: the parent holds it open, so the agent"
-              + " cannot outlive a parent that died, even by SIGKILL.")
+              + " cannot outlive a parent that died, even by SIGKILL. While it runs named"
+              + " sessions (tagged processes) it stays, until they and every client connection"
+              + " are gone, so that a restarted parent finds them again.")
   boolean exitWithStdin;
+
+  @Option(
+      names = "--own-pid-namespace",
+      description =
+          "The agent runs in a PID namespace of its own (bubblewrap): when it stops, it kills"
+              + " every process left in it, so that nothing of the sandbox outlives it.")
+  boolean ownPidNamespace;
+
+  /** How often an agent whose parent went away checks whether it may stop. */
+  private static final Duration ORPHAN_CHECK = Duration.ofSeconds(1);
 
   /** Entry point; exit status 2 for bad arguments, 1 when the agent cannot start. */
   public static void main(String[] args) {
@@ -67,7 +81,16 @@ public final class AgentMain implements Callable<Integer> {
     AgentConfig config = new AgentConfig(token, absRoot, userHome);
     ListenAddress address = ListenAddress.parse(listen);
     AgentServer server = AgentServer.listen(address, config);
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "agent-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  if (ownPidNamespace) {
+                    ProcessServiceImpl.killRestOfPidNamespace();
+                  }
+                },
+                "agent-shutdown"));
     String where =
         address instanceof ListenAddress.Tcp tcp ? tcp.host() + ":" + server.port() : listen;
     // Printed on stdout so that whoever started the agent on port 0 learns the port.
@@ -91,6 +114,17 @@ public final class AgentMain implements Callable<Integer> {
       }
     } catch (java.io.IOException e) {
       // A broken pipe means the parent is gone, the same as EOF.
+    }
+    if (!server.mayStopOrphaned()) {
+      log.info("parent went away; staying up for its named sessions");
+      try {
+        // The parent's own connection closes with it, a moment after its pipe does.
+        do {
+          Thread.sleep(ORPHAN_CHECK.toMillis());
+        } while (!server.mayStopOrphaned());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     log.info("parent went away; stopping");
     server.close();

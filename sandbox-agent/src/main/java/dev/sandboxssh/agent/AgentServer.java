@@ -9,9 +9,11 @@ import dev.sandboxssh.api.v1.NetworkServiceGrpc;
 import dev.sandboxssh.api.v1.ProcessServiceGrpc;
 import dev.sandboxssh.api.v1.TunnelFrame;
 import dev.sandboxssh.grpc.AliasingMarshaller;
+import io.grpc.Attributes;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerTransportFilter;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -21,8 +23,10 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The agent's gRPC server: process, filesystem and network services behind the token check, and the
@@ -39,6 +43,11 @@ public final class AgentServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final EventLoopGroup[] eventLoops;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicInteger connections = new AtomicInteger();
+
+  /** How long a stopping agent lets calls finish before it cuts them. */
+  private static final Duration SHUTDOWN_GRACE = Duration.ofMillis(500);
+
   private volatile DescriptorServer descriptors;
 
   private AgentServer(ServerBuilder<?> builder, AgentConfig config, EventLoopGroup... loops)
@@ -67,6 +76,19 @@ public final class AgentServer implements AutoCloseable {
                     TunnelFrame.getDefaultInstance()))
             // Health answers without a token: it reveals nothing but "serving".
             .addService(health.getHealthService())
+            .addTransportFilter(
+                new ServerTransportFilter() {
+                  @Override
+                  public Attributes transportReady(Attributes attributes) {
+                    connections.incrementAndGet();
+                    return attributes;
+                  }
+
+                  @Override
+                  public void transportTerminated(Attributes attributes) {
+                    connections.decrementAndGet();
+                  }
+                })
             .build()
             .start();
     health.setStatus("", ServingStatus.SERVING);
@@ -124,6 +146,15 @@ public final class AgentServer implements AutoCloseable {
         .orElse(-1);
   }
 
+  /**
+   * Whether an agent whose parent went away may stop: no named session (tagged process) runs, and
+   * no client is connected (a gateway that took the agent over holds a connection while it uses
+   * it).
+   */
+  public boolean mayStopOrphaned() {
+    return connections.get() == 0 && !processes.holdsTaggedProcesses();
+  }
+
   /** Blocks until the server terminates. */
   public void awaitTermination() throws InterruptedException {
     server.awaitTermination();
@@ -144,7 +175,9 @@ public final class AgentServer implements AutoCloseable {
     processes.shutdown();
     server.shutdown();
     try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      // Long enough for the end events of the processes just killed to go out; the streams
+      // still open after it (tunnels, idle watchers) belong to callers that are going away too.
+      if (!server.awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
         server.shutdownNow();
       }
     } catch (InterruptedException e) {

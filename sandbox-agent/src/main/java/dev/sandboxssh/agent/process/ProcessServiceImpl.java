@@ -494,6 +494,11 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     }
   }
 
+  /** Whether a tagged process (a named session) runs or is starting. */
+  public boolean holdsTaggedProcesses() {
+    return !tags.isEmpty();
+  }
+
   /** Kills every process this agent started; called when the agent stops. */
   public void shutdown() {
     for (ManagedProcess p : running.values()) {
@@ -501,6 +506,20 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     }
     handOffs.closeAll();
     scheduler.shutdownNow();
+  }
+
+  /**
+   * Kills every process in the agent's PID namespace but init and the agent: what its commands left
+   * behind in other process groups (a shell's background jobs, nohup, setsid), which would
+   * otherwise keep the namespace alive without its agent. Only for an agent that has a PID
+   * namespace of its own: elsewhere kill(-1) reaches every process of its uid on the host.
+   */
+  public static void killRestOfPidNamespace() {
+    try {
+      LibC.INSTANCE.kill(-1, Signals.KILL);
+    } catch (com.sun.jna.LastErrorException e) {
+      // ESRCH: nothing was left.
+    }
   }
 
   private static StatusRuntimeException invalid(String message) {

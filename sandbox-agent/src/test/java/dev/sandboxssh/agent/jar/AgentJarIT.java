@@ -2,6 +2,8 @@ package dev.sandboxssh.agent.jar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxssh.sdk.CommandHandle;
+import dev.sandboxssh.sdk.CommandOptions;
 import dev.sandboxssh.sdk.CommandResult;
 import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
@@ -89,6 +91,51 @@ class AgentJarIT {
         .isEqualTo("listening");
     agent.getOutputStream().close();
     assertThat(agent.waitFor(STARTUP.toSeconds(), TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void anOrphanedAgentStaysForItsNamedSessionsAndClientsThenStops() throws Exception {
+    Path token = tmp.resolve("token");
+    Files.writeString(token, "t");
+    Path socket = tmp.resolve("a.sock");
+    Process agent =
+        java("--listen", "unix:" + socket, "--token-file", token.toString(), "--exit-with-stdin")
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    try {
+      assertThat(new String(agent.getInputStream().readNBytes(9), StandardCharsets.UTF_8))
+          .isEqualTo("listening");
+      int pid;
+      try (Sandbox sandbox = Sandbox.connect("unix:" + socket, "t")) {
+        sandbox.awaitReady(STARTUP);
+        CommandHandle session =
+            sandbox
+                .commands()
+                .run("sleep 300", CommandOptions.create().background(true).tag("kept"));
+        pid = session.pid();
+        session.disconnect();
+        agent.getOutputStream().close();
+        assertThat(agent.waitFor(2, TimeUnit.SECONDS))
+            .as("a named session keeps the agent up without its parent")
+            .isFalse();
+      }
+      assertThat(agent.waitFor(2, TimeUnit.SECONDS))
+          .as("still up with no client: the session runs")
+          .isFalse();
+      try (Sandbox sandbox = Sandbox.connect("unix:" + socket, "t")) {
+        sandbox.awaitReady(STARTUP);
+        assertThat(sandbox.commands().list()).anyMatch(p -> p.tag().equals("kept"));
+        sandbox.commands().kill(pid);
+        assertThat(agent.waitFor(2, TimeUnit.SECONDS))
+            .as("still up while a client is connected")
+            .isFalse();
+      }
+      assertThat(agent.waitFor(STARTUP.toSeconds(), TimeUnit.SECONDS))
+          .as("gone once neither sessions nor clients are left")
+          .isTrue();
+    } finally {
+      agent.destroyForcibly();
+    }
   }
 
   private static ProcessBuilder java(String... args) throws IOException {

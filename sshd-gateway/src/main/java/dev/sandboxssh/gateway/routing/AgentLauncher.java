@@ -5,7 +5,8 @@ import java.io.IOException;
 /**
  * Starts the agent process of a local sandbox, isolated as configured. Launched agents exit on
  * their own once the gateway is gone ({@code --exit-with-stdin}: the gateway holds their stdin
- * open), so a gateway killed with SIGKILL leaves no orphans.
+ * open), so a gateway killed with SIGKILL leaves no orphans; only an agent that holds named
+ * sessions stays, for as long as it holds them or a later gateway uses it.
  */
 public interface AgentLauncher extends AutoCloseable {
 
@@ -18,7 +19,23 @@ public interface AgentLauncher extends AutoCloseable {
    */
   default void listening(LocalAgentSpec spec, Process agent) throws IOException {}
 
-  /** Called after the agent of {@code spec} exited or was stopped: frees what launch took. */
+  /**
+   * Called when this gateway takes over the running agent of {@code spec} that an earlier gateway
+   * launched and left running: the moment to give it again what died with that gateway (its network
+   * stack).
+   */
+  default void adopted(LocalAgentSpec spec) throws IOException {}
+
+  /**
+   * Called when the gateway stops and leaves the agent of {@code spec} running for its named
+   * sessions: frees only what goes with the gateway (its network helper), none of the sandbox.
+   */
+  default void left(LocalAgentSpec spec) {}
+
+  /**
+   * Called after the agent of {@code spec} exited or was stopped: frees what launch took, and kills
+   * whatever of the sandbox is left.
+   */
   default void stopped(LocalAgentSpec spec) {}
 
   /** Whether agents run confined to their sandbox (namespaces), not merely path-checked. */

@@ -137,10 +137,9 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private volatile AgentStartupCache startupCache;
 
   /**
-   * The one thread that starts agents and their network helpers. bwrap's --die-with-parent is
-   * PR_SET_PDEATHSIG, which fires when the thread that forked it exits, not the process: started
-   * from a session's thread, an agent died when that thread did (an sftp session's end, a pool
-   * thread's idle expiry). This thread lives as long as the launcher.
+   * The one thread that starts agents and their network helpers, so that no helper's lifetime can
+   * hang on a session's thread (PR_SET_PDEATHSIG, as bwrap's --die-with-parent uses, fires when the
+   * thread that forked exits, not the process). This thread lives as long as the launcher.
    */
   private final ExecutorService spawner =
       Executors.newSingleThreadExecutor(
@@ -517,6 +516,9 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
               INNER_TOKEN,
               INNER_HOME,
               null));
+      // Its PID namespace: nothing left in it may outlive the agent (bwrap's init stays while
+      // any process does).
+      inner.add("--own-pid-namespace");
     } else {
       // Unconfined: the agent sees the host, with only its file API held to the sandbox dir.
       classpath.forEach((i, entry) -> agentCp.add(stage.source(entry, "cp" + i)));
@@ -553,7 +555,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
         cgroup == null && uid != null && limits.maxProcesses() > 0
             ? Integer.toString(limits.maxProcesses())
             : "");
-    cmd.add(slirp ? info.toString() : "");
+    cmd.add(bwrap != null ? info.toString() : "");
     cmd.add(Integer.toString(stage.sources.size()));
     for (String[] s : stage.sources) {
       cmd.add(s[0]);
@@ -567,7 +569,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     builder.environment().keySet().retainAll(List.of("PATH", "LANG", "TZ"));
     builder.environment().put("HOME", agentHome);
     Process process = spawn(builder);
-    running.put(spec.sandboxId(), new Running(cgroup, slirp ? info : null));
+    running.put(spec.sandboxId(), new Running(cgroup, bwrap != null ? info : null));
     return process;
   }
 
@@ -594,8 +596,9 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
             "--hostname",
             spec.sandboxId(),
             // Threat: a sandbox process injecting keystrokes into the gateway's terminal.
-            "--new-session",
-            "--die-with-parent"));
+            // No --die-with-parent: an agent that holds named sessions outlives the gateway
+            // (--exit-with-stdin ends every other one, and the namespace goes with the agent).
+            "--new-session"));
     for (String dir : SYSTEM_DIRS) {
       Path p = Path.of(dir);
       if (Files.isSymbolicLink(p)) {
@@ -637,9 +640,8 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
             "--ro-bind",
             stage.source(spec.tokenFile(), "token"),
             INNER_TOKEN.toString()));
-    if (network) {
-      args.addAll(List.of("--info-fd", "3"));
-    }
+    // The init's pid: the network helper joins its namespace, and a stop kills what is left in it.
+    args.addAll(List.of("--info-fd", "3"));
     args.addAll(
         List.of(
             "--chdir",
@@ -710,7 +712,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   @Override
   public void listening(LocalAgentSpec spec, Process agent) throws IOException {
     Running r = running.get(spec.sandboxId());
-    if (r == null || r.info == null) {
+    if (r == null || r.info == null || slirp4netns == null) {
       return;
     }
     long pid = childPid(r.info);
@@ -786,6 +788,23 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   }
 
   @Override
+  public void adopted(LocalAgentSpec spec) throws IOException {
+    Path info = spec.runDir().resolve("bwrap-info.json");
+    // The old gateway's cgroup still holds the agent and applies its limits; only the network
+    // helper died with that gateway.
+    running.put(spec.sandboxId(), new Running(null, Files.exists(info) ? info : null));
+    listening(spec, null);
+  }
+
+  @Override
+  public void left(LocalAgentSpec spec) {
+    Running r = running.remove(spec.sandboxId());
+    if (r != null && r.slirp != null) {
+      r.slirp.destroy();
+    }
+  }
+
+  @Override
   public void stopped(LocalAgentSpec spec) {
     Running r = running.remove(spec.sandboxId());
     if (r == null) {
@@ -794,11 +813,36 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     if (r.slirp != null) {
       r.slirp.destroy();
     }
+    if (r.info != null) {
+      killNamespace(r.info);
+    }
     if (r.cgroup != null) {
       // Report what happened in the last second before the cgroup goes.
       logLimitEvents(spec.sandboxId(), r.cgroup);
       r.cgroup.remove();
     }
+  }
+
+  /**
+   * Kills the sandbox's PID namespace through its init, bwrap's, which stays while any process does
+   * (one the agent could not kill because it was killed itself). The pid is checked to still be a
+   * namespace's init run by bwrap, since it may have been reused.
+   */
+  private static void killNamespace(Path info) {
+    long pid;
+    try {
+      pid = childPid(info);
+      String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
+      String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+      boolean init =
+          status.lines().anyMatch(l -> l.startsWith("NSpid:") && l.trim().endsWith("\t1"));
+      if (!init || !cmdline.contains("bwrap")) {
+        return;
+      }
+    } catch (IOException e) {
+      return; // Gone already.
+    }
+    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
   }
 
   private void reportLimits() {
@@ -825,7 +869,6 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     if (cgroups != null) {
       cgroups.close();
     }
-    // Its thread's exit takes with it (PDEATHSIG) any agent still running.
     spawner.shutdown();
   }
 

@@ -15,9 +15,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -40,6 +42,12 @@ public final class LocalSandboxProvider implements SandboxProvider {
 
   /** Lines of an agent's stderr kept to explain a failed start. */
   private static final int STDERR_TAIL_LINES = 20;
+
+  /** How long a stopped agent has to end its processes before everything left is killed. */
+  private static final Duration STOP_GRACE = Duration.ofSeconds(5);
+
+  /** The host pid of a launched agent, in its run dir, for the next gateway to find it by. */
+  private static final String PID_FILE = "agent.pid";
 
   /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
   private static final int MAX_SOCKET_PATH = 107;
@@ -120,7 +128,13 @@ public final class LocalSandboxProvider implements SandboxProvider {
       closed = true;
     }
     for (LocalAgent agent : snapshot()) {
-      agent.stop("gateway stopping");
+      // Named sessions live in the agent: it stays (it outlives this gateway while it holds
+      // them), and the next gateway on this data dir takes it over.
+      if (agent.holdsNamedSessions()) {
+        agent.leave();
+      } else {
+        agent.stop("gateway stopping");
+      }
     }
     launcher.close();
   }
@@ -131,7 +145,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
    */
   public synchronized OptionalLong launchedPid(String id) {
     LocalAgent agent = agents.get(id);
-    Process p = agent == null ? null : agent.process;
+    ProcessHandle p = agent == null ? null : agent.handle;
     return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
   }
 
@@ -180,7 +194,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
     final String id;
     int leases; // guarded by the provider
     private ScheduledFuture<?> idleStop; // guarded by the provider
+    // The launched process (bwrap, or the agent itself); for an agent taken over from an earlier
+    // gateway only its handle is known.
     private Process process;
+    private volatile ProcessHandle handle;
+    private boolean left; // the gateway stopped and left this agent running
     private LocalAgentSpec spec;
     private volatile Sandbox client;
     private volatile DescriptorSocket descriptors;
@@ -191,7 +209,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     synchronized boolean isRunning() {
-      return process != null && process.isAlive();
+      return handle != null && handle.isAlive();
     }
 
     void cancelIdleStop() {
@@ -233,7 +251,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     /** Whether the agent runs a tagged process (a named session); false when it cannot say. */
-    private boolean holdsNamedSessions() {
+    boolean holdsNamedSessions() {
       Sandbox c = client;
       if (c == null || !isRunning()) {
         return false;
@@ -247,15 +265,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     synchronized void ensureStarted() throws SandboxUnreachableException {
-      if (process != null && process.isAlive()) {
+      if (handle != null && handle.isAlive()) {
         AgentProbe.check(id, client, connectTimeout);
         return;
       }
-      stopQuietly();
       Path home = dataDir.sandboxDir(id);
       Path run = dataDir.run().resolve(id);
       Path socket = run.resolve("agent").resolve("agent.sock");
       Path token = run.resolve("token");
+      if (handle == null && takeOver(home, run, socket, token)) {
+        return;
+      }
+      stopQuietly();
       if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
         throw new SandboxUnreachableException(
             "sandbox "
@@ -276,6 +297,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
         long started = System.nanoTime();
         spec = new LocalAgentSpec(id, home, run, socket, token);
         process = launcher.launch(spec);
+        handle = process.toHandle();
+        // The next gateway on this data dir finds the agent by it, if it outlives this one.
+        Files.writeString(run.resolve(PID_FILE), Long.toString(process.pid()));
         drainStderr(process.getErrorStream());
         awaitListening(process);
         // Threat: the socket's directory belongs to the sandbox, which could swap the socket for
@@ -286,12 +310,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
               "sandbox " + id + " is not running: its agent socket is not a socket", null);
         }
         launcher.listening(spec, process);
-        client = Sandbox.connect("unix:" + socket, secret);
-        UnixDescriptorSocket fds = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
-        // -L/-R connections and SFTP's files, like commands' stdio, skip the agent.
-        client.network().handOffTo(fds::takeSocket);
-        client.files().handOffTo(fds::takeFile);
-        descriptors = fds;
+        connect(socket, secret);
         AgentProbe.check(id, client, connectTimeout);
         log.info(
             "agent started: sandbox={} pid={} in {} ms ({})",
@@ -311,13 +330,117 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
-    private void onExit(Process p) {
-      synchronized (this) {
-        if (p != process) {
-          return;
+    private void connect(Path socket, String secret) {
+      client = Sandbox.connect("unix:" + socket, secret);
+      UnixDescriptorSocket fds = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
+      // -L/-R connections and SFTP's files, like commands' stdio, skip the agent.
+      client.network().handOffTo(fds::takeSocket);
+      client.files().handOffTo(fds::takeFile);
+      descriptors = fds;
+    }
+
+    /**
+     * Takes over the agent an earlier gateway on this data dir left running for its named sessions:
+     * it answers on its socket with the token of its run dir. False when there is none, or it does
+     * not answer; a fresh agent then takes the socket.
+     */
+    private boolean takeOver(Path home, Path run, Path socket, Path token) {
+      OptionalLong pid = readPid(run.resolve(PID_FILE));
+      Optional<ProcessHandle> left =
+          pid.isPresent() ? ProcessHandle.of(pid.getAsLong()) : Optional.empty();
+      if (left.isEmpty() || !left.get().isAlive()) {
+        return false;
+      }
+      // Only an agent that answers with its run dir's token is trusted, and nothing is killed by a
+      // pid alone: the pid may since belong to another process.
+      try {
+        // The same threat as at a start: the socket's directory belongs to the sandbox.
+        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+            .isOther()) {
+          throw new IOException("its agent socket is not a socket");
+        }
+        String secret = Files.readString(token, StandardCharsets.UTF_8).strip();
+        connect(socket, secret);
+        AgentProbe.check(id, client, connectTimeout);
+        spec = new LocalAgentSpec(id, home, run, socket, token);
+        handle = left.get();
+        launcher.adopted(spec);
+        log.info(
+            "agent taken over: sandbox={} pid={} (left running by an earlier gateway)",
+            id,
+            handle.pid());
+        return true;
+      } catch (IOException | SandboxUnreachableException e) {
+        log.warn(
+            "sandbox {}: the agent an earlier gateway left does not answer ({}); starting anew",
+            id,
+            e.getMessage());
+        if (client != null) {
+          client.close();
+          client = null;
+        }
+        handle = null;
+        spec = null;
+        return false;
+      }
+    }
+
+    private static boolean isBwrap(ProcessHandle process) {
+      try {
+        // From /proc: ProcessHandle.Info has no command for a process in another mount namespace.
+        String argv0 =
+            Files.readString(Path.of("/proc", Long.toString(process.pid()), "cmdline"))
+                .split("\0", 2)[0];
+        return argv0.endsWith("/bwrap") || argv0.equals("bwrap");
+      } catch (IOException e) {
+        return false;
+      }
+    }
+
+    private static OptionalLong readPid(Path file) {
+      try {
+        return OptionalLong.of(
+            Long.parseLong(Files.readString(file, StandardCharsets.UTF_8).strip()));
+      } catch (IOException | NumberFormatException e) {
+        return OptionalLong.empty();
+      }
+    }
+
+    /**
+     * Lets go of an agent that holds named sessions as this gateway stops: it outlives the gateway
+     * (see the agent's {@code --exit-with-stdin}) and the next one takes it over.
+     */
+    synchronized void leave() {
+      log.info("leaving the agent of sandbox {} running for its named sessions", id);
+      if (client != null) {
+        client.close();
+        client = null;
+      }
+      if (process != null) {
+        try {
+          // What this gateway's exit would do: the agent sees its parent go and stays only for
+          // its sessions.
+          process.getOutputStream().close();
+        } catch (IOException e) {
+          // Already closed.
         }
       }
-      log.info("agent exited: sandbox={} pid={} status={}", id, p.pid(), p.exitValue());
+      if (spec != null) {
+        // Its network helper goes with this gateway; its cgroup stays while it has processes.
+        launcher.left(spec);
+      }
+      left = true;
+    }
+
+    private void onExit(Process p) {
+      synchronized (this) {
+        if (p != process || left) {
+          return;
+        }
+        log.info("agent exited: sandbox={} pid={} status={}", id, p.pid(), p.exitValue());
+        // What the agent left in its sandbox goes now, not at the next session.
+        stopQuietly();
+      }
     }
 
     private void awaitListening(Process p) throws SandboxUnreachableException {
@@ -375,22 +498,36 @@ public final class LocalSandboxProvider implements SandboxProvider {
         client.close();
         client = null;
       }
-      if (process != null) {
+      if (handle != null) {
+        ProcessHandle h = handle;
         Process p = process;
         process = null;
-        // SIGTERM lets the agent kill its processes; closing stdin is the backstop.
-        p.destroy();
-        try {
-          p.getOutputStream().close();
-          if (!p.waitFor(5, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
+        handle = null;
+        // Everything under it: bwrap's init, the agent, the sandbox's processes. The agent's own
+        // stop kills what it left in its namespace; whatever still runs after (the agent was
+        // killed, or hangs) is killed here, since bwrap's init would keep the namespace for it.
+        List<ProcessHandle> tree = new ArrayList<>(h.descendants().toList());
+        tree.add(h);
+        // SIGTERM to the agent and the sandbox's processes: the agent kills what it started and
+        // exits at once (closing its stdin is the backstop). bwrap's two processes are left to
+        // end after them, each reaped by its parent: killed first, they would be orphans whose
+        // exit nobody may collect. A taken-over agent is not our child; its stdin is gone.
+        tree.stream().filter(member -> !isBwrap(member)).forEach(ProcessHandle::destroy);
+        if (p != null) {
+          try {
+            p.getOutputStream().close();
+          } catch (IOException e) {
+            // Already closed.
           }
-        } catch (IOException e) {
-          p.destroyForcibly();
-        } catch (InterruptedException e) {
-          p.destroyForcibly();
-          Thread.currentThread().interrupt();
         }
+        try {
+          h.onExit().get(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (Exception e) {
+          // Still running at the deadline: killed below.
+        }
+        tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
       }
       if (spec != null) {
         launcher.stopped(spec);

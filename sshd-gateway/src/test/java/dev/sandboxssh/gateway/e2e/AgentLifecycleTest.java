@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packaged gateway as a separate process, as the README runs it: agents start on the first
- * session, stop when idle, and never outlive a gateway killed with SIGKILL.
+ * session, stop when idle, and never outlive a gateway killed with SIGKILL unless they hold named
+ * sessions, which the next gateway takes over.
  */
 @Tag("e2e")
 class AgentLifecycleTest {
@@ -98,6 +99,61 @@ class AgentLifecycleTest {
     } finally {
       longSession.destroyForcibly();
     }
+  }
+
+  @Test
+  void anAgentWithANamedSessionOutlivesAKilledGatewayAndTheNextOneTakesItOver() throws Exception {
+    Path data = dir.resolve("data");
+    Path key = GatewayFixture.newKey(dir, "erin");
+    assertThat(admin("owner", "add", "erin", "--key", key + ".pub", "--data-dir", data.toString()))
+        .isZero();
+    assertThat(
+            admin(
+                "sandbox",
+                "create",
+                "--owner",
+                "erin",
+                "--id",
+                "kept",
+                "--data-dir",
+                data.toString()))
+        .isZero();
+    Path config = dir.resolve("gateway.yaml");
+    Files.writeString(config, "local:\n  startup-cache: false\n");
+    int port = startGateway(data, config);
+    OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
+    try (SshTerminal session = SshTerminal.open(ssh, "kept+work")) {
+      session.type("export MARK=kept-$((3+4))\n").type("echo ready-$((1+1))\n").await("ready-2");
+      session.kill();
+    }
+    List<ProcessHandle> agents = agentsOf(gateway);
+    assertThat(agents).isNotEmpty();
+
+    gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    // The agent stays for its session: its parent went, and nothing else ended it.
+    Thread.sleep(2000);
+    assertThat(agents.stream().filter(p -> commandLine(p.pid()).contains("AgentMain")))
+        .as("the agent outlives the killed gateway")
+        .anyMatch(ProcessHandle::isAlive);
+
+    int again = startGateway(data, config);
+    OpenSsh next = new OpenSsh("127.0.0.1", again, key, dir.resolve("known_hosts"));
+    try (SshTerminal session = SshTerminal.open(next, "kept+work")) {
+      session.type("echo \"mark=$MARK\"\n").await("mark=kept-7");
+      session.type("exit\n");
+      assertThat(session.awaitExit(Timeouts.COMMAND)).isZero();
+    }
+    OpenSsh.Result plain = next.ssh("kept", "echo plain");
+    assertThat(plain.stdout()).as(plain.stderr()).isEqualTo("plain\n");
+
+    // Its session gone, the taken-over agent ends with this gateway like any other.
+    List<ProcessHandle> adopted = agentsOf(gateway);
+    gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    waitUntil(
+        () ->
+            agents.stream().noneMatch(ProcessHandle::isAlive)
+                && adopted.stream().noneMatch(ProcessHandle::isAlive),
+        "the agent to stop once neither its session nor a gateway holds it");
   }
 
   @Test

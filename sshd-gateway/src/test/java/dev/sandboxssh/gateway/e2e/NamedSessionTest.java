@@ -282,6 +282,27 @@ class NamedSessionTest {
     }
   }
 
+  @Test
+  void aRestartedGatewayTakesOverTheLocalAgentWithItsSessions() throws Exception {
+    try (SshTerminal shell = SshTerminal.open(ssh, SANDBOX + "+survivor")) {
+      shell.type("export KEPT=local-$((2+5))\n").type("echo set-$((4+4))\n").await("set-8");
+      shell.kill();
+    }
+    long agentBefore = SandboxProcesses.agentOf(gateway, SANDBOX).orElseThrow().pid();
+
+    gateway.restart();
+
+    try (SshTerminal shell = SshTerminal.open(ssh, SANDBOX + "+survivor")) {
+      shell.type("echo \"kept=$KEPT\"\n").await("kept=local-7");
+      assertThat(SandboxProcesses.agentOf(gateway, SANDBOX).orElseThrow().pid())
+          .as("the same agent, taken over")
+          .isEqualTo(agentBefore);
+      assertThat(ssh.ssh(SANDBOX, "echo plain-after").stdout()).isEqualTo("plain-after\n");
+      shell.type("exit\n");
+      assertThat(shell.awaitExit(Timeouts.COMMAND)).isZero();
+    }
+  }
+
   private static String between(String text, String start, String end) {
     Matcher m =
         Pattern.compile(Pattern.quote(start) + "([0-9]+)" + Pattern.quote(end)).matcher(text);
