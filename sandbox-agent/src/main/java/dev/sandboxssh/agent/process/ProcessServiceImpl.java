@@ -278,15 +278,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     if (managed.isBackground() || managed.isPty() || !running.containsKey(managed.pid())) {
       return;
     }
-    managed.process().signal(Signals.HUP, true);
-    scheduler.schedule(
-        () -> {
-          if (running.containsKey(managed.pid())) {
-            managed.kill("caller went away");
-          }
-        },
-        HANGUP_GRACE.toMillis(),
-        TimeUnit.MILLISECONDS);
+    hangUp(managed, "caller went away");
   }
 
   /** Nobody attached to a background process for its unattended timeout: hang it up. */
@@ -295,11 +287,16 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
       return;
     }
     log.info("pid {} ({}): unattended for its timeout, hanging up", managed.pid(), managed.tag());
+    hangUp(managed, "unattended");
+  }
+
+  /** SIGHUP to the process group, then SIGKILL after {@link #HANGUP_GRACE} if it still runs. */
+  private void hangUp(ManagedProcess managed, String reason) {
     managed.process().signal(Signals.HUP, true);
     scheduler.schedule(
         () -> {
           if (running.containsKey(managed.pid())) {
-            managed.kill("unattended");
+            managed.kill(reason);
           }
         },
         HANGUP_GRACE.toMillis(),

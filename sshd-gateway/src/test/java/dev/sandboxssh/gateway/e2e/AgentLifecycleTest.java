@@ -43,31 +43,7 @@ class AgentLifecycleTest {
   @Test
   void idleAgentsStopAndAKilledGatewayLeavesNoAgentBehind() throws Exception {
     Path data = dir.resolve("data");
-    Path key = GatewayFixture.newKey(dir, "carol");
-    assertThat(admin("owner", "add", "carol", "--key", key + ".pub", "--data-dir", data.toString()))
-        .isZero();
-    assertThat(
-            admin(
-                "sandbox",
-                "create",
-                "--owner",
-                "carol",
-                "--id",
-                "one",
-                "--data-dir",
-                data.toString()))
-        .isZero();
-    assertThat(
-            admin(
-                "sandbox",
-                "create",
-                "--owner",
-                "carol",
-                "--id",
-                "two",
-                "--data-dir",
-                data.toString()))
-        .isZero();
+    Path key = ownerWithSandboxes(data, "carol", "one", "two");
     Path config = dir.resolve("gateway.yaml");
     Files.writeString(config, "local:\n  idle-timeout: 2s\n  startup-cache: false\n");
 
@@ -104,20 +80,7 @@ class AgentLifecycleTest {
   @Test
   void anAgentWithANamedSessionOutlivesAKilledGatewayAndTheNextOneTakesItOver() throws Exception {
     Path data = dir.resolve("data");
-    Path key = GatewayFixture.newKey(dir, "erin");
-    assertThat(admin("owner", "add", "erin", "--key", key + ".pub", "--data-dir", data.toString()))
-        .isZero();
-    assertThat(
-            admin(
-                "sandbox",
-                "create",
-                "--owner",
-                "erin",
-                "--id",
-                "kept",
-                "--data-dir",
-                data.toString()))
-        .isZero();
+    Path key = ownerWithSandboxes(data, "erin", "kept");
     Path config = dir.resolve("gateway.yaml");
     Files.writeString(config, "local:\n  startup-cache: false\n");
     int port = startGateway(data, config);
@@ -159,9 +122,7 @@ class AgentLifecycleTest {
   @Test
   void aColdAgentMapsTheStartUpCacheTheGatewayMadeAtStart() throws Exception {
     Path data = dir.resolve("data");
-    Path key = GatewayFixture.newKey(dir, "dave");
-    assertThat(admin("owner", "add", "dave", "--key", key + ".pub", "--data-dir", data.toString()))
-        .isZero();
+    Path key = ownerWithSandboxes(data, "dave");
     Path config = dir.resolve("gateway.yaml");
     Files.writeString(config, "local:\n  startup-cache: true\n");
     int port = startGateway(data, config);
@@ -268,6 +229,20 @@ class AgentLifecycleTest {
     } catch (IOException e) {
       // The gateway is gone.
     }
+  }
+
+  /** Adds an owner with a fresh key and local sandboxes through the admin commands; the key. */
+  private Path ownerWithSandboxes(Path data, String owner, String... ids) throws Exception {
+    Path key = GatewayFixture.newKey(dir, owner);
+    assertThat(admin("owner", "add", owner, "--key", key + ".pub", "--data-dir", data.toString()))
+        .isZero();
+    for (String id : ids) {
+      assertThat(
+              admin(
+                  "sandbox", "create", "--owner", owner, "--id", id, "--data-dir", data.toString()))
+          .isZero();
+    }
+    return key;
   }
 
   private int admin(String... args) throws Exception {

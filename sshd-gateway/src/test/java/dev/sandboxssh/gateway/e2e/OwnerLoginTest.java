@@ -2,7 +2,9 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -73,10 +75,10 @@ class OwnerLoginTest {
   }
 
   @Test
-  void anOwnersLoginReachesNoSandboxForFilesOrCommands() {
+  void anOwnersLoginReachesNoSandboxsFiles() {
     OpenSsh.Result sftp =
         OpenSsh.run(
-            java.util.List.of(
+            List.of(
                 OpenSsh.binary("sftp"),
                 "-b",
                 "-",
@@ -93,7 +95,7 @@ class OwnerLoginTest {
                 "-o",
                 "UserKnownHostsFile=" + dir.resolve("known_hosts"),
                 GatewayFixture.OWNER + "@127.0.0.1"),
-            "ls\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            "ls\n".getBytes(StandardCharsets.UTF_8),
             Timeouts.COMMAND);
     assertThat(sftp.exitCode()).isNotZero();
   }
