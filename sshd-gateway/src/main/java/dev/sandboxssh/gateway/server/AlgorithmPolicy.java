@@ -15,13 +15,12 @@ import org.apache.sshd.server.SshServer;
  * The algorithms the gateway negotiates: modern only, without locking out the clients that
  * automation still runs on.
  *
- * <p>Dropped: NIST-curve and SHA-1 key exchange, CBC and RC4 ciphers, SHA-1 and MD5 MACs, MACs that
- * are not encrypt-then-MAC, ssh-rsa (SHA-1) signatures, and compression before authentication. Kept
- * on purpose: {@code curve25519-sha256@libssh.org}, because Debian's paramiko 2.12 (under Ansible
- * and Fabric) knows curve25519 only by that name; AES-CTR with an ETM SHA-2 MAC, because paramiko
- * 2.12 has no AEAD cipher; {@code zlib@openssh.com}, which asyncssh asks for and which starts only
- * after authentication. Strict key exchange (the Terrapin mitigation) is MINA's default and stays
- * on.
+ * <p>Dropped: NIST-curve and SHA-1 key exchange, CBC and RC4 ciphers, SHA-1 and MD5 MACs, ssh-rsa
+ * (SHA-1) signatures, and compression before authentication. Kept on purpose: {@code
+ * curve25519-sha256@libssh.org}, because Debian's paramiko 2.12 (under Ansible and Fabric) knows
+ * curve25519 only by that name; AES-CTR with an ETM SHA-2 MAC, because paramiko 2.12 has no AEAD
+ * cipher; {@code zlib@openssh.com}, which asyncssh asks for and which starts only after
+ * authentication. Strict key exchange (the Terrapin mitigation) is MINA's default and stays on.
  */
 public final class AlgorithmPolicy {
   static final List<BuiltinDHFactories> KEX =
@@ -49,8 +48,17 @@ public final class AlgorithmPolicy {
           BuiltinCiphers.aes192ctr,
           BuiltinCiphers.aes256ctr);
 
+  /**
+   * ETM first, as OpenSSH orders them; the plain SHA-2 HMACs after, because libssh2 1.10 (under
+   * curl's sftp:// and scp://, libgit2 and PHP's ssh2) knows no ETM MAC and no AEAD cipher. With
+   * AES-CTR they are what OpenSSH's own default list offers, and strict key exchange stays on.
+   */
   static final List<BuiltinMacs> MACS =
-      List.of(BuiltinMacs.hmacsha256etm, BuiltinMacs.hmacsha512etm);
+      List.of(
+          BuiltinMacs.hmacsha256etm,
+          BuiltinMacs.hmacsha512etm,
+          BuiltinMacs.hmacsha256,
+          BuiltinMacs.hmacsha512);
 
   /**
    * Signatures, for the host key and for users' keys: users keep ECDSA and security keys, but never
