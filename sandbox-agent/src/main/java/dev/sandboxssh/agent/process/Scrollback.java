@@ -78,17 +78,6 @@ final class Scrollback {
     }
   }
 
-  /** The retained bytes of every stream, oldest first. */
-  synchronized byte[] snapshot() {
-    byte[] out = new byte[size];
-    int at = 0;
-    for (Piece p : pieces) {
-      System.arraycopy(p.bytes, 0, out, at, p.length);
-      at += p.length;
-    }
-    return out;
-  }
-
   /** The retained output as events of at most {@code maxChunk} bytes each, oldest first. */
   synchronized List<ProcessEvent> replay(int maxChunk) {
     List<ProcessEvent> events = new ArrayList<>();

@@ -20,7 +20,7 @@ class ScrollbackTest {
       scrollback.append(Scrollback.Stream.PTY, ByteString.copyFrom(bytes));
       all.writeBytes(bytes);
       byte[] everything = all.toByteArray();
-      assertThat(scrollback.snapshot())
+      assertThat(bytes(scrollback))
           .as("after %s", chunk)
           .isEqualTo(
               Arrays.copyOfRange(
@@ -64,12 +64,23 @@ class ScrollbackTest {
     assertThat(events).hasSize(2);
     assertThat(events.get(0).getStdout().size()).isEqualTo(4 * 1024);
     assertThat(events.get(1).getStderr().size()).isEqualTo(16 * 1024);
-    assertThat(scrollback.snapshot()).hasSize(20 * 1024);
+    assertThat(bytes(scrollback)).hasSize(20 * 1024);
   }
 
   @Test
   void startsEmpty() {
-    assertThat(new Scrollback(4).snapshot()).isEmpty();
+    assertThat(bytes(new Scrollback(4))).isEmpty();
     assertThat(new Scrollback(4).replay(4)).isEmpty();
+  }
+
+  /** Every byte the scrollback would replay, oldest first. */
+  private static byte[] bytes(Scrollback scrollback) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (ProcessEvent e : scrollback.replay(1024)) {
+      out.writeBytes(
+          (e.hasStdout() ? e.getStdout() : e.hasStderr() ? e.getStderr() : e.getPty())
+              .toByteArray());
+    }
+    return out.toByteArray();
   }
 }

@@ -833,16 +833,27 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     try {
       pid = childPid(info);
       String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
-      String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
       boolean init =
           status.lines().anyMatch(l -> l.startsWith("NSpid:") && l.trim().endsWith("\t1"));
-      if (!init || !cmdline.contains("bwrap")) {
+      if (!init || !isBwrap(pid)) {
         return;
       }
     } catch (IOException e) {
       return; // Gone already.
     }
     ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+  }
+
+  /** Whether process {@code pid} runs bwrap; false when it is gone. */
+  static boolean isBwrap(long pid) {
+    try {
+      // From /proc: ProcessHandle.Info has no command for a process in another mount namespace.
+      String argv0 =
+          Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).split("\0", 2)[0];
+      return argv0.endsWith("/bwrap") || argv0.equals("bwrap");
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private void reportLimits() {

@@ -385,18 +385,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
-    private static boolean isBwrap(ProcessHandle process) {
-      try {
-        // From /proc: ProcessHandle.Info has no command for a process in another mount namespace.
-        String argv0 =
-            Files.readString(Path.of("/proc", Long.toString(process.pid()), "cmdline"))
-                .split("\0", 2)[0];
-        return argv0.endsWith("/bwrap") || argv0.equals("bwrap");
-      } catch (IOException e) {
-        return false;
-      }
-    }
-
     private static OptionalLong readPid(Path file) {
       try {
         return OptionalLong.of(
@@ -512,7 +500,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
         // exits at once (closing its stdin is the backstop). bwrap's two processes are left to
         // end after them, each reaped by its parent: killed first, they would be orphans whose
         // exit nobody may collect. A taken-over agent is not our child; its stdin is gone.
-        tree.stream().filter(member -> !isBwrap(member)).forEach(ProcessHandle::destroy);
+        tree.stream()
+            .filter(member -> !IsolatedAgentLauncher.isBwrap(member.pid()))
+            .forEach(ProcessHandle::destroy);
         if (p != null) {
           try {
             p.getOutputStream().close();

@@ -35,7 +35,8 @@ public final class SessionContext implements AutoCloseable {
   private final AtomicLong bytesOut = new AtomicLong();
   private SandboxLease lease;
   private boolean closed;
-  private boolean chosen;
+  // Fixed at login: an owner's own name, where a sandbox is chosen later (or never).
+  private final boolean ownerLogin;
 
   /**
    * The context of a session in which {@code owner} reached {@code sandbox} (null for the owner's
@@ -48,6 +49,7 @@ public final class SessionContext implements AutoCloseable {
       SocketAddress remote,
       SandboxResolver resolver) {
     this.sandbox = sandbox;
+    this.ownerLogin = sandbox == null;
     this.owner = owner;
     this.name = name;
     this.remote = remote;
@@ -84,8 +86,8 @@ public final class SessionContext implements AutoCloseable {
   }
 
   /** Whether the owner logged in under their own name (no sandbox named). */
-  public synchronized boolean isOwnerLogin() {
-    return name.form() == LoginName.Form.PLAIN && (sandbox == null || chosen);
+  public boolean isOwnerLogin() {
+    return ownerLogin;
   }
 
   /**
@@ -97,7 +99,6 @@ public final class SessionContext implements AutoCloseable {
       throw new IllegalStateException("this session cannot switch to sandbox " + chosen.id());
     }
     this.sandbox = chosen;
-    this.chosen = true;
   }
 
   /**

@@ -281,23 +281,7 @@ public final class GatewayFixture implements AutoCloseable {
   public void restart() throws IOException {
     int port = port();
     app.close();
-    GatewayConfig samePort =
-        new GatewayConfig(
-            config.host(),
-            port,
-            config.dataDir(),
-            config.keysDir(),
-            config.databaseUrl(),
-            config.hostKeys(),
-            config.agent(),
-            config.local(),
-            config.env(),
-            config.limits(),
-            config.forwarding(),
-            config.keepalive(),
-            config.sftp(),
-            config.sessions());
-    app = GatewayApp.start(samePort);
+    app = GatewayApp.start(config.withOverrides(null, port, null, null));
   }
 
   @Override

@@ -2,9 +2,7 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -75,28 +73,8 @@ class OwnerLoginTest {
   }
 
   @Test
-  void anOwnersLoginReachesNoSandboxsFiles() {
-    OpenSsh.Result sftp =
-        OpenSsh.run(
-            List.of(
-                OpenSsh.binary("sftp"),
-                "-b",
-                "-",
-                "-F",
-                "/dev/null",
-                "-P",
-                Integer.toString(gateway.port()),
-                "-i",
-                gateway.aliceKey().toString(),
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=accept-new",
-                "-o",
-                "UserKnownHostsFile=" + dir.resolve("known_hosts"),
-                GatewayFixture.OWNER + "@127.0.0.1"),
-            "ls\n".getBytes(StandardCharsets.UTF_8),
-            Timeouts.COMMAND);
+  void anOwnersLoginReachesNoSandboxsFiles() throws Exception {
+    OpenSsh.Result sftp = new FileClients(ssh, dir).sftpBatch(GatewayFixture.OWNER, "ls");
     assertThat(sftp.exitCode()).isNotZero();
   }
 }
