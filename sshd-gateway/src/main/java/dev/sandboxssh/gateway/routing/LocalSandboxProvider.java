@@ -242,9 +242,16 @@ public final class LocalSandboxProvider implements SandboxProvider {
                   if (leases > 0) {
                     return;
                   }
-                  agents.remove(id);
                 }
+                // Stopped while still in the map: a session arriving meanwhile waits for the
+                // stop (ensureStarted holds the same lock) and starts it afresh, never alongside
+                // an agent that is still shutting down on the same socket.
                 stop("idle for " + AgentProbe.seconds(idleTimeout));
+                synchronized (LocalSandboxProvider.this) {
+                  if (leases == 0 && handle == null) {
+                    agents.remove(id, this);
+                  }
+                }
               },
               idleTimeout.toMillis(),
               TimeUnit.MILLISECONDS);
@@ -520,6 +527,12 @@ public final class LocalSandboxProvider implements SandboxProvider {
         tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
       }
       if (spec != null) {
+        try {
+          // Stopped by this gateway: nothing for the next one to take over.
+          Files.deleteIfExists(spec.runDir().resolve(PID_FILE));
+        } catch (IOException e) {
+          log.debug("sandbox {}: pid file stays: {}", id, e.toString());
+        }
         launcher.stopped(spec);
         spec = null;
       }
