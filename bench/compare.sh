@@ -328,8 +328,8 @@ PIDS+=("$SSHD_PID")
 # --- the gateway, on its embedded default, in a scratch data dir ---------------------------
 GW_PORT=$(free_port)
 G=("$JAVA" -jar "$JAR")
-"${G[@]}" owner add bench --key "$WORK/id.pub" --data-dir "$WORK/data" >/dev/null
-"${G[@]}" sandbox create --owner bench --id bench --data-dir "$WORK/data" >/dev/null
+"${G[@]}" owner add bencher --key "$WORK/id.pub" --data-dir "$WORK/data" >/dev/null
+"${G[@]}" sandbox create --owner bencher --id bench --data-dir "$WORK/data" >/dev/null
 sh -c "$in_cgroup" "$CG_GW" "${G[@]}" serve --port "$GW_PORT" --data-dir "$WORK/data" --keys-dir "$WORK/keys" >"$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
@@ -557,7 +557,7 @@ row "idle PTY session, main server process RSS, $IDLE_SESSIONS open" KB/session 
 # Last, so that the agents it leaves running do not weigh on the other rows. sshd starts
 # nothing per user, so its column is a plain connect, taken alternately with the cold ones.
 for i in $(seq "$RUNS_COLD"); do
-  "${G[@]}" sandbox create --owner bench --id "cold$i" --data-dir "$WORK/data" >/dev/null
+  "${G[@]}" sandbox create --owner bencher --id "cold$i" --data-dir "$WORK/data" >/dev/null
 done
 cold_ms() { local t0 t1; t0=$(now_ns); ssh "${SSH_OPTS[@]}" -p "$GW_PORT" "$1@127.0.0.1" true || return 1; t1=$(now_ns); echo $(( (t1 - t0) / 1000000 )); }
 : > "$WORK/c.base"; : > "$WORK/c.gw"
