@@ -127,7 +127,10 @@ public final class ConfigLoader {
             li.integer("max-pty-rows", dl.maxPtyRows()),
             li.integer("max-env-value-bytes", dl.maxEnvValueBytes()),
             li.integer("max-env-vars", dl.maxEnvVars()),
-            li.integer("max-sessions-per-connection", dl.maxSessionsPerConnection()));
+            li.integer("max-sessions-per-connection", dl.maxSessionsPerConnection()),
+            li.integer("max-channels-per-connection", dl.maxChannelsPerConnection()),
+            li.integer("max-connections-per-owner", dl.maxConnectionsPerOwner()),
+            li.integer("max-connections-per-sandbox", dl.maxConnectionsPerSandbox()));
     li.finish();
 
     Section fw = s.section("forwarding");
@@ -163,6 +166,35 @@ public final class ConfigLoader {
     var sessions =
         new GatewayConfig.Sessions(se.duration("detached-timeout", d.sessions().detachedTimeout()));
     se.finish();
+
+    Section pa = s.section("pre-auth");
+    GatewayConfig.PreAuth dp = d.preAuth();
+    Section pe = pa.section("penalties");
+    GatewayConfig.Penalties dpe = dp.penalties();
+    var preAuth =
+        new GatewayConfig.PreAuth(
+            pa.duration("grace-time", dp.graceTime()),
+            pa.maxStartups("max-startups", dp.maxStartups()),
+            new GatewayConfig.Penalties(
+                pe.bool("enabled", dpe.enabled()),
+                pe.duration("auth-failure", dpe.authFailure()),
+                pe.duration("no-auth", dpe.noAuth()),
+                pe.duration("grace-exceeded", dpe.graceExceeded()),
+                pe.duration("min", dpe.min()),
+                pe.duration("max", dpe.max()),
+                pe.strings("exempt", dpe.exempt())));
+    pe.finish();
+    pa.finish();
+
+    Section au = s.section("auth");
+    var auth =
+        new GatewayConfig.Auth(
+            au.choices(
+                "certificate-principals",
+                GatewayConfig.Principal.values(),
+                d.auth().certificatePrincipals()),
+            au.nullablePath("revoked-keys", d.auth().revokedKeys()));
+    au.finish();
     s.finish();
 
     // Fields with a type problem kept their default above, so the record's own checks still run
@@ -184,7 +216,9 @@ public final class ConfigLoader {
               forwarding,
               keepalive,
               sftp,
-              sessions);
+              sessions,
+              preAuth,
+              auth);
     } catch (ConfigException e) {
       problems.addAll(e.problems());
     }
@@ -389,6 +423,58 @@ public final class ConfigLoader {
     }
 
     /** One of an enum's constants, written in lower case with '-' for '_' ({@code best-effort}). */
+    /** A list of {@link #choice} values. */
+    <E extends Enum<E>> List<E> choices(String key, E[] options, List<E> dflt) {
+      List<String> names = strings(key, null);
+      if (names == null) {
+        return dflt;
+      }
+      List<E> out = new ArrayList<>();
+      for (String n : names) {
+        E match = null;
+        for (E option : options) {
+          if (option.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(n)) {
+            match = option;
+          }
+        }
+        if (match == null) {
+          wrongType(key, "a list of " + optionNames(options), n);
+          return dflt;
+        }
+        out.add(match);
+      }
+      return out;
+    }
+
+    private static <E extends Enum<E>> String optionNames(E[] options) {
+      List<String> names = new ArrayList<>();
+      for (E option : options) {
+        names.add(option.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+      }
+      return String.join(", ", names);
+    }
+
+    GatewayConfig.MaxStartups maxStartups(String key, GatewayConfig.MaxStartups dflt) {
+      if (!present(key)) {
+        return dflt;
+      }
+      Object v = values.get(key);
+      try {
+        return GatewayConfig.MaxStartups.parse(String.valueOf(v));
+      } catch (IllegalArgumentException e) {
+        wrongType(key, "START:RATE:FULL such as 10:30:100, or a number", v);
+        return dflt;
+      }
+    }
+
+    /** A path, or null for {@code ~}. */
+    Path nullablePath(String key, Path dflt) {
+      if (present(key) && values.get(key) == null) {
+        return null;
+      }
+      return path(key, dflt);
+    }
+
     <E extends Enum<E>> E choice(String key, E[] options, E dflt) {
       if (!present(key)) {
         return dflt;

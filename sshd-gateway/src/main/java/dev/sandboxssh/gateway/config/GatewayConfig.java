@@ -29,7 +29,9 @@ public record GatewayConfig(
     Forwarding forwarding,
     Keepalive keepalive,
     Sftp sftp,
-    Sessions sessions) {
+    Sessions sessions,
+    PreAuth preAuth,
+    Auth auth) {
 
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
@@ -180,14 +182,24 @@ public record GatewayConfig(
    * @param maxPtyRows larger heights are clamped to this
    * @param maxEnvValueBytes longer env values are refused
    * @param maxEnvVars env requests beyond this many per channel are refused
-   * @param maxSessionsPerConnection open session channels per connection
+   * @param maxSessionsPerConnection open session channels per connection (sshd's MaxSessions); a
+   *     channel open past it is refused, the connection goes on
+   * @param maxChannelsPerConnection open channels of any kind per connection, forwarded connections
+   *     included; a channel open past it is refused
+   * @param maxConnectionsPerOwner authenticated connections at once to one owner's sandboxes (and
+   *     menu); 0 means unlimited
+   * @param maxConnectionsPerSandbox authenticated connections at once to one sandbox; 0 means
+   *     unlimited
    */
   public record Limits(
       int maxPtyCols,
       int maxPtyRows,
       int maxEnvValueBytes,
       int maxEnvVars,
-      int maxSessionsPerConnection) {}
+      int maxSessionsPerConnection,
+      int maxChannelsPerConnection,
+      int maxConnectionsPerOwner,
+      int maxConnectionsPerSandbox) {}
 
   /**
    * Port, socket and agent forwarding. X11 is always refused.
@@ -238,6 +250,100 @@ public record GatewayConfig(
     }
   }
 
+  /**
+   * What a connection may do before it has authenticated: the defences of a gateway that faces the
+   * internet.
+   *
+   * @param graceTime a connection not authenticated after this long is closed (sshd's
+   *     LoginGraceTime)
+   * @param maxStartups the cap on unauthenticated connections, with random early drop
+   * @param penalties refusal of sources that keep failing
+   */
+  public record PreAuth(Duration graceTime, MaxStartups maxStartups, Penalties penalties) {}
+
+  /**
+   * sshd's MaxStartups {@code start:rate:full}: past {@code start} unauthenticated connections a
+   * new one is dropped with probability {@code rate}% rising linearly to 100% at {@code full}.
+   */
+  public record MaxStartups(int start, int rate, int full) {
+    /** Parses {@code start:rate:full}, or a single number {@code n} meaning {@code n:100:n}. */
+    public static MaxStartups parse(String text) {
+      String[] parts = text.trim().split(":", -1);
+      try {
+        if (parts.length == 1) {
+          int n = Integer.parseInt(parts[0]);
+          return new MaxStartups(n, 100, n);
+        }
+        if (parts.length == 3) {
+          return new MaxStartups(
+              Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2]));
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException(
+          "expected START:RATE:FULL or a number, got '" + text + "'");
+    }
+
+    @Override
+    public String toString() {
+      return start + ":" + rate + ":" + full;
+    }
+  }
+
+  /**
+   * OpenSSH 9.8's PerSourcePenalties: each bad event adds its time to its source's penalty; once a
+   * source's penalty reaches {@code min} its new connections are refused until it has run out.
+   * Penalties are kept per address (IPv4) or per /64 (IPv6), so one source's failures never refuse
+   * another's logins.
+   *
+   * @param enabled whether sources are penalised at all
+   * @param authFailure added for a connection that tried to authenticate and failed
+   * @param noAuth added for a connection that closed without trying to authenticate
+   * @param graceExceeded added for a connection closed by the login grace time
+   * @param min a source is refused once its penalty reaches this
+   * @param max a penalty never grows past this
+   * @param exempt addresses or CIDR ranges never penalised
+   */
+  public record Penalties(
+      boolean enabled,
+      Duration authFailure,
+      Duration noAuth,
+      Duration graceExceeded,
+      Duration min,
+      Duration max,
+      List<String> exempt) {
+    /** Copies the list. */
+    public Penalties {
+      exempt = List.copyOf(exempt);
+    }
+  }
+
+  /**
+   * Who may authenticate beyond an owner's plain keys.
+   *
+   * @param certificatePrincipals what an OpenSSH user certificate's principals must name for a
+   *     login: any of these
+   * @param revokedKeys an OpenSSH KRL or a file of public keys, one per line; a key or certificate
+   *     listed (or signed by a listed CA) is refused; null means none
+   */
+  public record Auth(List<Principal> certificatePrincipals, Path revokedKeys) {
+    /** Copies the list. */
+    public Auth {
+      certificatePrincipals = List.copyOf(certificatePrincipals);
+    }
+  }
+
+  /** A principal a user certificate may name to be accepted. */
+  public enum Principal {
+    /** The id of the sandbox logged into. */
+    SANDBOX,
+    /** The name of the sandbox's owner (for an owner's own login, the only one that applies). */
+    OWNER,
+    /** The principal {@code *}: any login of the owner whose CA signed the certificate. */
+    ANY
+  }
+
   /** The embedded default: loopback port 2222, {@code ./data}, {@code ./keys}. */
   public static GatewayConfig defaults() {
     return new GatewayConfig(
@@ -258,13 +364,27 @@ public record GatewayConfig(
             null,
             true),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
-        new Limits(1000, 1000, 64 * 1024, 64, 64),
+        // 10 sessions as sshd; an IDE's forwarded ports open many short channels beside them.
+        new Limits(1000, 1000, 64 * 1024, 64, 10, 256, 256, 64),
         new Forwarding(true, true, true, true, List.of("*:*")),
         new Keepalive(Duration.ofSeconds(15), 3, Duration.ZERO),
         new Sftp(1024, 256 * 1024, 256 * 1024),
         // A day outlasts a closed laptop overnight; a forgotten session still ends, so it does
         // not keep its sandbox's agent (which never idles out while it holds one) up for ever.
-        new Sessions(Duration.ofDays(1)));
+        new Sessions(Duration.ofDays(1)),
+        // sshd's defaults but the grace time: 120 s is generous for a gateway on port 22.
+        new PreAuth(
+            Duration.ofSeconds(30),
+            new MaxStartups(10, 30, 100),
+            new Penalties(
+                true,
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(15),
+                Duration.ofMinutes(10),
+                List.of())),
+        new Auth(List.of(Principal.SANDBOX, Principal.OWNER), null));
   }
 
   /** Checks every field and names each bad one in one exception. */
@@ -338,6 +458,18 @@ public record GatewayConfig(
           problems,
           limits.maxSessionsPerConnection() >= 1,
           "limits.max-sessions-per-connection: must be >= 1");
+      check(
+          problems,
+          limits.maxChannelsPerConnection() >= limits.maxSessionsPerConnection(),
+          "limits.max-channels-per-connection: must be >= max-sessions-per-connection");
+      check(
+          problems,
+          limits.maxConnectionsPerOwner() >= 0,
+          "limits.max-connections-per-owner: must be >= 0 (0 is unlimited)");
+      check(
+          problems,
+          limits.maxConnectionsPerSandbox() >= 0,
+          "limits.max-connections-per-sandbox: must be >= 0 (0 is unlimited)");
     }
     if (check(problems, forwarding != null, "forwarding: must be set")) {
       for (String target : forwarding.permitOpen()) {
@@ -366,6 +498,44 @@ public record GatewayConfig(
           sessions.detachedTimeout() != null && !sessions.detachedTimeout().isNegative(),
           "sessions.detached-timeout: must be >= 0");
     }
+    if (check(problems, preAuth != null, "pre-auth: must be set")) {
+      check(problems, positive(preAuth.graceTime()), "pre-auth.grace-time: must be > 0");
+      MaxStartups m = preAuth.maxStartups();
+      check(
+          problems,
+          m != null && m.start() >= 1 && m.rate() >= 1 && m.rate() <= 100 && m.full() >= m.start(),
+          "pre-auth.max-startups: must be START:RATE:FULL with 1 <= START <= FULL, 1 <= RATE <= 100");
+      Penalties p = preAuth.penalties();
+      if (check(problems, p != null, "pre-auth.penalties: must be set")) {
+        for (var e :
+            List.of(
+                java.util.Map.entry("auth-failure", nullToNegative(p.authFailure())),
+                java.util.Map.entry("no-auth", nullToNegative(p.noAuth())),
+                java.util.Map.entry("grace-exceeded", nullToNegative(p.graceExceeded())))) {
+          check(
+              problems,
+              !e.getValue().isNegative(),
+              "pre-auth.penalties." + e.getKey() + ": must be >= 0");
+        }
+        check(problems, positive(p.min()), "pre-auth.penalties.min: must be > 0");
+        check(
+            problems,
+            positive(p.max()) && p.min() != null && p.max().compareTo(p.min()) >= 0,
+            "pre-auth.penalties.max: must be >= min");
+        for (String range : p.exempt()) {
+          check(
+              problems,
+              Cidr.isValid(range),
+              "pre-auth.penalties.exempt: bad address or range '" + range + "'");
+        }
+      }
+    }
+    if (check(problems, auth != null, "auth: must be set")) {
+      check(
+          problems,
+          !auth.certificatePrincipals().isEmpty(),
+          "auth.certificate-principals: must list sandbox, owner and/or any");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -390,7 +560,9 @@ public record GatewayConfig(
         forwarding,
         keepalive,
         sftp,
-        sessions);
+        sessions,
+        preAuth,
+        auth);
   }
 
   /** This config with another {@code local} section. */
@@ -409,7 +581,9 @@ public record GatewayConfig(
         forwarding,
         keepalive,
         sftp,
-        sessions);
+        sessions,
+        preAuth,
+        auth);
   }
 
   /** This config with another {@code sessions} section. */
@@ -428,7 +602,9 @@ public record GatewayConfig(
         forwarding,
         keepalive,
         sftp,
-        sessions);
+        sessions,
+        preAuth,
+        auth);
   }
 
   /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */
@@ -441,6 +617,73 @@ public record GatewayConfig(
     return databaseUrl != null
         ? databaseUrl
         : "jdbc:sqlite:" + dataDir.toAbsolutePath().resolve("gateway.db");
+  }
+
+  /** This config with another {@code pre-auth} section. */
+  public GatewayConfig withPreAuth(PreAuth preAuth) {
+    return new GatewayConfig(
+        host,
+        port,
+        dataDir,
+        keysDir,
+        databaseUrl,
+        hostKeys,
+        agent,
+        local,
+        env,
+        limits,
+        forwarding,
+        keepalive,
+        sftp,
+        sessions,
+        preAuth,
+        auth);
+  }
+
+  /** This config with another {@code limits} section. */
+  public GatewayConfig withLimits(Limits limits) {
+    return new GatewayConfig(
+        host,
+        port,
+        dataDir,
+        keysDir,
+        databaseUrl,
+        hostKeys,
+        agent,
+        local,
+        env,
+        limits,
+        forwarding,
+        keepalive,
+        sftp,
+        sessions,
+        preAuth,
+        auth);
+  }
+
+  /** This config with another {@code auth} section. */
+  public GatewayConfig withAuth(Auth auth) {
+    return new GatewayConfig(
+        host,
+        port,
+        dataDir,
+        keysDir,
+        databaseUrl,
+        hostKeys,
+        agent,
+        local,
+        env,
+        limits,
+        forwarding,
+        keepalive,
+        sftp,
+        sessions,
+        preAuth,
+        auth);
+  }
+
+  private static Duration nullToNegative(Duration d) {
+    return d != null ? d : Duration.ofSeconds(-1);
   }
 
   private static boolean positive(Duration d) {

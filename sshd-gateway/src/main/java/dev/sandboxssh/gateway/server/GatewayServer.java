@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.server;
 
+import dev.sandboxssh.gateway.auth.ConnectionCaps;
 import dev.sandboxssh.gateway.auth.OffloadedUserAuthServiceFactory;
 import dev.sandboxssh.gateway.auth.OwnerKeyAuthenticator;
 import dev.sandboxssh.gateway.auth.OwnershipCheck;
@@ -23,7 +24,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
-import org.apache.sshd.server.session.ServerConnectionServiceFactory;
 
 /**
  * The SSH server users talk to: public-key logins checked against the ownership table, and session
@@ -56,10 +56,18 @@ public final class GatewayServer implements AutoCloseable {
     // Public key only: no password, keyboard-interactive, GSSAPI or host-based methods.
     sshd.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE));
     sshd.setPublickeyAuthenticator(new OwnerKeyAuthenticator(new OwnershipCheck(store)));
+    GatewayConfig.Limits limits = config.limits();
     sshd.setServiceFactories(
         List.of(
-            new OffloadedUserAuthServiceFactory(authLookups),
-            ServerConnectionServiceFactory.INSTANCE));
+            new OffloadedUserAuthServiceFactory(
+                authLookups,
+                new ConnectionCaps(
+                    limits.maxConnectionsPerOwner(), limits.maxConnectionsPerSandbox())),
+            new ChannelLimits(
+                limits.maxSessionsPerConnection(), limits.maxChannelsPerConnection())));
+    // Before any other listener: a connection it refuses is closed as it is accepted.
+    sshd.addSessionListener(new PreAuthGuard(config.preAuth()));
+    CoreModuleProperties.AUTH_TIMEOUT.set(sshd, config.preAuth().graceTime());
     sshd.setPasswordAuthenticator(null);
     sshd.setKeyboardInteractiveAuthenticator(null);
     sshd.setGSSAuthenticator(null);
@@ -82,8 +90,8 @@ public final class GatewayServer implements AutoCloseable {
     // A client that stops reading must only pause its own output, however long it pauses;
     // dead connections are found by keepalives, not by this timeout.
     CoreModuleProperties.WAIT_FOR_SPACE_TIMEOUT.set(sshd, Duration.ofDays(1));
-    CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(
-        sshd, config.limits().maxSessionsPerConnection());
+    // The backstop for channels the gateway opens itself (-R); see ChannelLimits.
+    CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(sshd, limits.maxChannelsPerConnection());
     // Keepalives (keepalive@openssh.com with a reply, closing after count-max misses) and
     // keepalive.idle-timeout are the keepalive probe's, installed with forwarding: MINA's server
     // heartbeat only sends SSH_MSG_IGNORE, which detects no dead client, and its idle timeout

@@ -141,8 +141,26 @@ class ConfigLoaderTest {
             keepalive: {interval: 30, idle-timeout: 2d}
             sftp: {max-read-bytes: 65536}
             sessions: {detached-timeout: 0}
+            limits: {max-sessions-per-connection: 3, max-connections-per-sandbox: 0}
+            pre-auth:
+              grace-time: 5s
+              max-startups: "4:50:8"
+              penalties: {enabled: false, exempt: [192.0.2.1, "2001:db8::/32"]}
+            auth:
+              certificate-principals: [any]
+              revoked-keys: /etc/ssh/revoked
             """,
             "t.yaml");
+    assertThat(c.limits().maxSessionsPerConnection()).isEqualTo(3);
+    assertThat(c.limits().maxChannelsPerConnection()).isEqualTo(256);
+    assertThat(c.limits().maxConnectionsPerSandbox()).isZero();
+    assertThat(c.preAuth().graceTime()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.preAuth().maxStartups()).isEqualTo(new GatewayConfig.MaxStartups(4, 50, 8));
+    assertThat(c.preAuth().penalties().enabled()).isFalse();
+    assertThat(c.preAuth().penalties().exempt()).containsExactly("192.0.2.1", "2001:db8::/32");
+    assertThat(c.preAuth().penalties().min()).isEqualTo(Duration.ofSeconds(15));
+    assertThat(c.auth().certificatePrincipals()).containsExactly(GatewayConfig.Principal.ANY);
+    assertThat(c.auth().revokedKeys()).isEqualTo(Path.of("/etc/ssh/revoked"));
     assertThat(c.host()).isEqualTo("0.0.0.0");
     assertThat(c.port()).isEqualTo(2200);
     assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/sandbox-ssh"));
@@ -203,6 +221,8 @@ class ConfigLoaderTest {
                     keepalive: {interval: 10s, count-max: 0, typo: 1}
                     sftp: 5
                     database-url: postgres://x
+                    pre-auth: {max-startups: "10:0:5", penalties: {min: 0, max: 1s, exempt: [10.0.0.0/33, example.com]}}
+                    auth: {certificate-principals: [everyone]}
                     """,
                     "bad.yaml"))
         .isInstanceOfSatisfying(
@@ -229,8 +249,15 @@ class ConfigLoaderTest {
                   .contains("keepalive.count-max: must be >= 1")
                   .contains("keepalive.typo: unknown setting")
                   .contains("sftp: must be a mapping, got 5")
-                  .contains("database-url: must be a jdbc:sqlite: URL");
-              assertThat(e.problems()).hasSize(19);
+                  .contains("database-url: must be a jdbc:sqlite: URL")
+                  .contains("pre-auth.max-startups: must be START:RATE:FULL")
+                  .contains("pre-auth.penalties.min: must be > 0")
+                  .contains("pre-auth.penalties.exempt: bad address or range '10.0.0.0/33'")
+                  .contains("pre-auth.penalties.exempt: bad address or range 'example.com'")
+                  .contains(
+                      "auth.certificate-principals: must be a list of sandbox, owner, any,"
+                          + " got 'everyone'");
+              assertThat(e.problems()).hasSize(24);
               assertThat(e.getMessage()).doesNotContain("\n");
             });
   }

@@ -14,6 +14,7 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
@@ -155,7 +156,44 @@ public final class GatewayFixture implements AutoCloseable {
         forwarding,
         keepalive,
         d.sftp(),
-        d.sessions());
+        d.sessions(),
+        testPreAuth(d.preAuth()),
+        d.auth());
+  }
+
+  /**
+   * The gateway's pre-auth defences, loosened for loopback: many tests refuse logins on purpose
+   * from 127.0.0.1, and some open dozens of connections at once. {@code PreAuthTest} checks the
+   * defaults from other loopback addresses (127.0.0.2 and up).
+   */
+  private static GatewayConfig.PreAuth testPreAuth(GatewayConfig.PreAuth d) {
+    GatewayConfig.Penalties p = d.penalties();
+    return new GatewayConfig.PreAuth(
+        d.graceTime(),
+        new GatewayConfig.MaxStartups(64, 30, 256),
+        new GatewayConfig.Penalties(
+            p.enabled(),
+            p.authFailure(),
+            p.noAuth(),
+            p.graceExceeded(),
+            p.min(),
+            p.max(),
+            List.of("127.0.0.1")));
+  }
+
+  /** Starts a gateway with test defaults under {@code dir}, changed by {@code change}. */
+  public static GatewayFixture start(Path dir, UnaryOperator<GatewayConfig> change)
+      throws IOException {
+    return new GatewayFixture(
+        dir,
+        change.apply(
+            config(
+                dir,
+                Timeouts.AGENT_CONNECT.multipliedBy(4),
+                GatewayConfig.Isolation.REQUIRED,
+                GatewayConfig.defaults().forwarding(),
+                GatewayConfig.defaults().keepalive(),
+                GatewayConfig.defaults().local().limits())));
   }
 
   /** The running gateway. */
