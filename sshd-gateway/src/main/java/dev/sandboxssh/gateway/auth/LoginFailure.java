@@ -14,7 +14,25 @@ public enum LoginFailure {
   /** The key belongs to no owner at all. */
   NO_MATCHING_KEY("no-matching-key"),
   /** The ownership table could not be read. */
-  STORE_ERROR("store-error");
+  STORE_ERROR("store-error"),
+  /** A certificate signed by a CA that no owner trusts. */
+  UNTRUSTED_CA("untrusted-ca"),
+  /** A certificate whose principals name neither the sandbox nor the owner, as configured. */
+  CERT_PRINCIPAL("cert-principal"),
+  /** A certificate past its validity. */
+  CERT_EXPIRED("cert-expired"),
+  /** A certificate not valid yet. */
+  CERT_NOT_YET_VALID("cert-not-yet-valid"),
+  /** A certificate used from an address its {@code source-address} option does not list. */
+  CERT_SOURCE_ADDRESS("cert-source-address"),
+  /** A certificate with a critical option the gateway does not implement (force-command, ...). */
+  CERT_CRITICAL_OPTION("cert-critical-option"),
+  /** A host certificate, or one whose CA signature does not verify. */
+  CERT_INVALID("cert-invalid"),
+  /** A key, certificate or CA listed in the revoked-keys file. */
+  REVOKED_KEY("revoked-key"),
+  /** The revoked-keys file cannot be read: every login is refused until it can. */
+  REVOCATION_LIST_UNREADABLE("revocation-list-unreadable");
 
   private final String label;
 

@@ -1,8 +1,8 @@
 package dev.sandboxssh.gateway.auth;
 
+import dev.sandboxssh.gateway.store.PublicKeys;
 import java.security.PublicKey;
-import org.apache.sshd.common.config.keys.KeyUtils;
-import org.apache.sshd.common.digest.BuiltinDigests;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.server.auth.pubkey.PublickeyAuthenticator;
 import org.apache.sshd.server.session.ServerSession;
 import org.slf4j.Logger;
@@ -30,11 +30,19 @@ public final class OwnerKeyAuthenticator implements PublickeyAuthenticator {
 
   @Override
   public boolean authenticate(String user, PublicKey key, ServerSession session) {
-    String fingerprint = KeyUtils.getFingerPrint(BuiltinDigests.sha256, key);
+    String fingerprint;
     OwnershipCheck.Decision decision;
     try {
-      decision = check.decide(user, fingerprint);
+      if (key instanceof OpenSshCertificate cert) {
+        // CheckedPublicKeyAuth has checked its signature, validity and options.
+        fingerprint = "cert:" + PublicKeys.fingerprint(cert.getCertPubKey());
+        decision = check.decideCertificate(user, cert);
+      } else {
+        fingerprint = PublicKeys.fingerprint(key);
+        decision = check.decide(user, fingerprint);
+      }
     } catch (RuntimeException e) {
+      fingerprint = PublicKeys.fingerprint(key);
       refused(LoginFailure.STORE_ERROR, user, fingerprint, session, e.toString());
       return false;
     }
@@ -47,7 +55,8 @@ public final class OwnerKeyAuthenticator implements PublickeyAuthenticator {
     return true;
   }
 
-  private static void refused(
+  /** Logs a refused key with its precise reason. */
+  static void refused(
       LoginFailure failure, String user, String fingerprint, ServerSession session, String why) {
     // The client only sees "Permission denied (publickey)"; the precise reason is for operators.
     log.warn(

@@ -1,11 +1,15 @@
 package dev.sandboxssh.gateway.auth;
 
+import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.session.LoginName;
 import dev.sandboxssh.gateway.store.Owner;
 import dev.sandboxssh.gateway.store.OwnerKey;
 import dev.sandboxssh.gateway.store.OwnershipStore;
+import dev.sandboxssh.gateway.store.PublicKeys;
 import dev.sandboxssh.gateway.store.SandboxRecord;
+import java.util.List;
 import java.util.Optional;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 
 /** Decides whether a key may reach a sandbox, from the ownership table alone. */
 public final class OwnershipCheck {
@@ -27,10 +31,20 @@ public final class OwnershipCheck {
   }
 
   private final OwnershipStore store;
+  private final List<GatewayConfig.Principal> principals;
 
   /** Checks against {@code store}, reading it afresh at every login. */
   public OwnershipCheck(OwnershipStore store) {
+    this(store, GatewayConfig.defaults().auth().certificatePrincipals());
+  }
+
+  /**
+   * Checks against {@code store}; a certificate must name one of {@code principals} (see {@link
+   * GatewayConfig.Auth#certificatePrincipals()}).
+   */
+  public OwnershipCheck(OwnershipStore store, List<GatewayConfig.Principal> principals) {
     this.store = store;
+    this.principals = List.copyOf(principals);
   }
 
   /**
@@ -56,6 +70,72 @@ public final class OwnershipCheck {
     boolean someoneElses = store.listOwners().stream().anyMatch(o -> holds(o, fingerprint));
     return Decision.refused(
         someoneElses ? LoginFailure.FOREIGN_SANDBOX : LoginFailure.NO_MATCHING_KEY);
+  }
+
+  /**
+   * Whether {@code cert} may log in as {@code user}: signed by a CA the owner of the sandbox (or
+   * the owner of that name) trusts, naming an accepted principal. Its signature, validity and
+   * options are checked before (see {@link CheckedPublicKeyAuth}). Blocks on I/O.
+   */
+  public Decision decideCertificate(String user, OpenSshCertificate cert) {
+    LoginName name = LoginName.parse(user);
+    String ca = PublicKeys.fingerprint(cert.getCaPubKey());
+    Optional<SandboxRecord> sandbox = store.findSandbox(name.base());
+    String ownerName;
+    if (sandbox.isPresent()) {
+      ownerName = sandbox.get().owner();
+    } else if (name.form() == LoginName.Form.PLAIN) {
+      ownerName = name.base();
+    } else {
+      return Decision.refused(LoginFailure.UNKNOWN_SANDBOX);
+    }
+    Optional<Owner> owner = store.findOwner(ownerName);
+    if (owner.isEmpty()) {
+      return Decision.refused(LoginFailure.UNKNOWN_SANDBOX);
+    }
+    if (trusts(owner.get(), ca)) {
+      String sandboxId = sandbox.map(SandboxRecord::id).orElse(null);
+      if (!namesAcceptedPrincipal(cert.getPrincipals(), ownerName, sandboxId)) {
+        return Decision.refused(LoginFailure.CERT_PRINCIPAL);
+      }
+      return Decision.granted(
+          new AuthenticatedSandbox(
+              sandbox.orElse(null),
+              ownerName,
+              "cert:" + PublicKeys.fingerprint(cert.getCertPubKey()),
+              name));
+    }
+    boolean someoneElses = store.listOwners().stream().anyMatch(o -> trusts(o, ca));
+    if (!someoneElses) {
+      return Decision.refused(LoginFailure.UNTRUSTED_CA);
+    }
+    return Decision.refused(
+        sandbox.isPresent() ? LoginFailure.FOREIGN_SANDBOX : LoginFailure.NOT_OWNERS_KEY);
+  }
+
+  private boolean namesAcceptedPrincipal(
+      java.util.Collection<String> named, String ownerName, String sandboxId) {
+    for (GatewayConfig.Principal p : principals) {
+      boolean ok =
+          switch (p) {
+            case SANDBOX -> sandboxId != null && named.contains(sandboxId);
+            case OWNER -> named.contains(ownerName);
+            case ANY -> named.contains("*");
+          };
+      if (ok) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean trusts(Owner owner, String caFingerprint) {
+    for (OwnerKey ca : owner.cas()) {
+      if (ca.fingerprint().equals(caFingerprint)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** An owner's own name: the list of their sandboxes, for their keys only. */

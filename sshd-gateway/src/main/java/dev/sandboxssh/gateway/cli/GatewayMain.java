@@ -242,7 +242,9 @@ public final class GatewayMain {
   @Command(
       name = "add",
       mixinStandardHelpOptions = true,
-      description = "Add an owner with the public keys in FILE (one or more OpenSSH keys).")
+      description =
+          "Add an owner with the public keys in --key FILE and/or the user certificate"
+              + " authorities (CA public keys) in --ca FILE.")
   static final class OwnerAdd implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin StoreOptions storeOptions;
@@ -252,21 +254,33 @@ public final class GatewayMain {
 
     @Option(
         names = "--key",
-        required = true,
         paramLabel = "FILE",
         description = "OpenSSH public key file (authorized_keys format).")
     Path keyFile;
 
+    @Option(
+        names = "--ca",
+        paramLabel = "FILE",
+        description =
+            "Public key(s) of user certificate authorities: certificates they sign log in"
+                + " (ssh-keygen -s CA -I ID -n PRINCIPALS key.pub).")
+    Path caFile;
+
     @Override
     public Integer call() throws IOException {
-      // Read every key before touching the table: a bad line leaves nothing written.
-      List<PublicKeys.ParsedKey> keys = PublicKeys.readFile(keyFile);
-      List<OwnerKey> ownerKeys = new ArrayList<>();
-      for (PublicKeys.ParsedKey k : keys) {
-        ownerKeys.add(k.ownerKey());
+      if (keyFile == null && caFile == null) {
+        throw new UserError("give --key FILE, --ca FILE or both");
       }
+      // Read every key before touching the table: a bad line leaves nothing written.
+      List<PublicKeys.ParsedKey> keys = keyFile != null ? PublicKeys.readFile(keyFile) : List.of();
+      List<PublicKeys.ParsedKey> cas = caFile != null ? PublicKeys.readFile(caFile) : List.of();
       try (Opened o = storeOptions.open()) {
-        Owner owner = o.store().addOwner(name, ownerKeys);
+        Owner owner =
+            o.store()
+                .addOwner(
+                    name,
+                    keys.stream().map(PublicKeys.ParsedKey::ownerKey).toList(),
+                    cas.stream().map(PublicKeys.ParsedKey::ownerKey).toList());
         PrintWriter out = spec.commandLine().getOut();
         if (keys.stream().anyMatch(PublicKeys.ParsedKey::hadOptions)) {
           spec.commandLine()
@@ -277,13 +291,26 @@ public final class GatewayMain {
             "added owner "
                 + owner.name()
                 + " with "
-                + owner.keys().size()
-                + (owner.keys().size() == 1 ? " key" : " keys"));
+                + count(owner.keys().size(), "key", "keys")
+                + (owner.cas().isEmpty()
+                    ? ""
+                    : " and "
+                        + count(
+                            owner.cas().size(),
+                            "certificate authority",
+                            "certificate authorities")));
         for (OwnerKey k : owner.keys()) {
           out.println("  " + k.fingerprint() + " " + keyType(k.authorizedKey()));
         }
+        for (OwnerKey k : owner.cas()) {
+          out.println("  " + k.fingerprint() + " " + keyType(k.authorizedKey()) + " (CA)");
+        }
       }
       return 0;
+    }
+
+    private static String count(int n, String one, String many) {
+      return n + " " + (n == 1 ? one : many);
     }
   }
 
@@ -295,9 +322,13 @@ public final class GatewayMain {
     @Override
     public Integer call() throws IOException {
       try (Opened o = storeOptions.open()) {
-        Table t = new Table("NAME", "KEYS", "CREATED");
+        Table t = new Table("NAME", "KEYS", "CAS", "CREATED");
         for (Owner owner : o.store().listOwners()) {
-          t.row(owner.name(), String.valueOf(owner.keys().size()), time(owner.created()));
+          t.row(
+              owner.name(),
+              String.valueOf(owner.keys().size()),
+              String.valueOf(owner.cas().size()),
+              time(owner.created()));
         }
         t.print(spec.commandLine().getOut());
       }

@@ -62,7 +62,8 @@ public final class AlgorithmPolicy {
 
   /**
    * Signatures, for the host key and for users' keys: users keep ECDSA and security keys, but never
-   * SHA-1 RSA.
+   * SHA-1 RSA; and the same as OpenSSH user certificates (owners' CAs). Certificate algorithms are
+   * offered as host key algorithms only for host certificates, of which the gateway has none.
    */
   static final List<BuiltinSignatures> SIGNATURES =
       List.of(
@@ -73,7 +74,13 @@ public final class AlgorithmPolicy {
           BuiltinSignatures.nistp256,
           BuiltinSignatures.nistp384,
           BuiltinSignatures.nistp521,
-          BuiltinSignatures.sk_ecdsa_sha2_nistp256);
+          BuiltinSignatures.sk_ecdsa_sha2_nistp256,
+          BuiltinSignatures.ed25519_cert,
+          BuiltinSignatures.rsaSHA512_cert,
+          BuiltinSignatures.rsaSHA256_cert,
+          BuiltinSignatures.nistp256_cert,
+          BuiltinSignatures.nistp384_cert,
+          BuiltinSignatures.nistp521_cert);
 
   static final List<BuiltinCompressions> COMPRESSION =
       List.of(BuiltinCompressions.none, BuiltinCompressions.delayedZlib);

@@ -1,9 +1,11 @@
 package dev.sandboxssh.gateway.server;
 
+import dev.sandboxssh.gateway.auth.CheckedPublicKeyAuth;
 import dev.sandboxssh.gateway.auth.ConnectionCaps;
 import dev.sandboxssh.gateway.auth.OffloadedUserAuthServiceFactory;
 import dev.sandboxssh.gateway.auth.OwnerKeyAuthenticator;
 import dev.sandboxssh.gateway.auth.OwnershipCheck;
+import dev.sandboxssh.gateway.auth.RevokedKeys;
 import dev.sandboxssh.gateway.bridge.EnvPolicy;
 import dev.sandboxssh.gateway.bridge.GatewayChannelSessionFactory;
 import dev.sandboxssh.gateway.bridge.SessionCommands;
@@ -23,7 +25,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
-import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 
 /**
  * The SSH server users talk to: public-key logins checked against the ownership table, and session
@@ -54,8 +55,11 @@ public final class GatewayServer implements AutoCloseable {
     AlgorithmPolicy.apply(sshd);
 
     // Public key only: no password, keyboard-interactive, GSSAPI or host-based methods.
-    sshd.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE));
-    sshd.setPublickeyAuthenticator(new OwnerKeyAuthenticator(new OwnershipCheck(store)));
+    sshd.setUserAuthFactories(
+        List.of(CheckedPublicKeyAuth.factory(new RevokedKeys(config.auth().revokedKeys()))));
+    sshd.setPublickeyAuthenticator(
+        new OwnerKeyAuthenticator(
+            new OwnershipCheck(store, config.auth().certificatePrincipals())));
     GatewayConfig.Limits limits = config.limits();
     sshd.setServiceFactories(
         List.of(

@@ -15,12 +15,20 @@ import java.util.Optional;
 public interface OwnershipStore extends AutoCloseable {
 
   /**
-   * Adds an owner with one or more OpenSSH public keys.
+   * Adds an owner with OpenSSH public keys and trusted user certificate authorities (CA public
+   * keys); at least one of either.
    *
    * @throws StoreException with {@link StoreException.Reason#CONFLICT} when the name exists, {@link
-   *     StoreException.Reason#INVALID} for a bad name or no keys
+   *     StoreException.Reason#INVALID} for a bad name or neither keys nor CAs
    */
-  Owner addOwner(String name, List<OwnerKey> keys);
+  Owner addOwner(String name, List<OwnerKey> keys, List<OwnerKey> cas);
+
+  /**
+   * Adds an owner with one or more OpenSSH public keys; see {@link #addOwner(String, List, List)}.
+   */
+  default Owner addOwner(String name, List<OwnerKey> keys) {
+    return addOwner(name, keys, List.of());
+  }
 
   /** All owners with their keys, by name. */
   List<Owner> listOwners();

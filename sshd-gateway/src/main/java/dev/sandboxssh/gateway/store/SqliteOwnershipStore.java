@@ -72,7 +72,15 @@ public final class SqliteOwnershipStore implements OwnershipStore {
                 created  TEXT NOT NULL)"""),
           // 2: removing an owner finds its sandboxes without a full scan (also used by the
           // ON DELETE CASCADE check).
-          List.of("CREATE INDEX sandboxes_by_owner ON sandboxes(owner)"));
+          List.of("CREATE INDEX sandboxes_by_owner ON sandboxes(owner)"),
+          // 3: user certificate authorities an owner trusts.
+          List.of(
+              """
+              CREATE TABLE owner_cas (
+                owner       TEXT NOT NULL REFERENCES owners(name) ON DELETE CASCADE,
+                fingerprint TEXT NOT NULL,
+                public_key  TEXT NOT NULL,
+                UNIQUE (owner, fingerprint))"""));
 
   /** The schema version this code reads and writes. */
   public static final int SCHEMA_VERSION = MIGRATIONS.size();
@@ -144,28 +152,18 @@ public final class SqliteOwnershipStore implements OwnershipStore {
   // ---------------------------------------------------------------- owners
 
   @Override
-  public Owner addOwner(String name, List<OwnerKey> keys) {
+  public Owner addOwner(String name, List<OwnerKey> keys, List<OwnerKey> cas) {
     if (!Names.isOwnerName(name)) {
       throw new StoreException(
           Reason.INVALID,
           "bad owner name '" + name + "': use 1-32 of a-z 0-9 _ . - (starting with a letter or _)");
     }
-    if (keys == null || keys.isEmpty()) {
-      throw new StoreException(Reason.INVALID, "owner " + name + " needs at least one key");
+    if ((keys == null || keys.isEmpty()) && (cas == null || cas.isEmpty())) {
+      throw new StoreException(
+          Reason.INVALID, "owner " + name + " needs at least one key or certificate authority");
     }
-    // Keep the table honest: each row's fingerprint is that of its key.
-    Map<String, OwnerKey> unique = new LinkedHashMap<>();
-    for (OwnerKey k : keys) {
-      if (k == null || k.authorizedKey() == null) {
-        throw new StoreException(Reason.INVALID, "owner " + name + ": a key is missing");
-      }
-      String actual = PublicKeys.fingerprint(PublicKeys.decode(k.authorizedKey()));
-      if (!actual.equals(k.fingerprint())) {
-        throw new StoreException(
-            Reason.INVALID, "owner " + name + ": fingerprint does not match key " + actual);
-      }
-      unique.putIfAbsent(actual, k);
-    }
+    Map<String, OwnerKey> unique = checked(name, keys);
+    Map<String, OwnerKey> uniqueCas = checked(name, cas);
     Instant created = now();
     return inTransaction(
         c -> {
@@ -194,8 +192,38 @@ public final class SqliteOwnershipStore implements OwnershipStore {
             }
             ins.executeBatch();
           }
-          return new Owner(name, List.copyOf(unique.values()), created);
+          try (PreparedStatement ins =
+              c.prepareStatement(
+                  "INSERT INTO owner_cas(owner, fingerprint, public_key) VALUES (?, ?, ?)")) {
+            for (OwnerKey k : uniqueCas.values()) {
+              ins.setString(1, name);
+              ins.setString(2, k.fingerprint());
+              ins.setString(3, k.authorizedKey());
+              ins.addBatch();
+            }
+            ins.executeBatch();
+          }
+          return new Owner(
+              name, List.copyOf(unique.values()), List.copyOf(uniqueCas.values()), created);
         });
+  }
+
+  /** The keys by fingerprint, each checked to be a key whose fingerprint the row holds. */
+  private static Map<String, OwnerKey> checked(String owner, List<OwnerKey> keys) {
+    Map<String, OwnerKey> unique = new LinkedHashMap<>();
+    for (OwnerKey k : keys != null ? keys : List.<OwnerKey>of()) {
+      if (k == null || k.authorizedKey() == null) {
+        throw new StoreException(Reason.INVALID, "owner " + owner + ": a key is missing");
+      }
+      // Keep the table honest: each row's fingerprint is that of its key.
+      String actual = PublicKeys.fingerprint(PublicKeys.decode(k.authorizedKey()));
+      if (!actual.equals(k.fingerprint())) {
+        throw new StoreException(
+            Reason.INVALID, "owner " + owner + ": fingerprint does not match key " + actual);
+      }
+      unique.putIfAbsent(actual, k);
+    }
+    return unique;
   }
 
   @Override
@@ -224,6 +252,7 @@ public final class SqliteOwnershipStore implements OwnershipStore {
               List.of(
                   "DELETE FROM sandboxes WHERE owner = ?",
                   "DELETE FROM owner_keys WHERE owner = ?",
+                  "DELETE FROM owner_cas WHERE owner = ?",
                   "DELETE FROM owners WHERE name = ?")) {
             try (PreparedStatement del = c.prepareStatement(sql)) {
               del.setString(1, name);
@@ -437,8 +466,26 @@ public final class SqliteOwnershipStore implements OwnershipStore {
         }
       }
     }
+    Map<String, List<OwnerKey>> cas = new LinkedHashMap<>();
+    try (PreparedStatement st =
+        c.prepareStatement(
+            "SELECT owner, fingerprint, public_key FROM owner_cas"
+                + (onlyName != null ? " WHERE owner = ?" : "")
+                + " ORDER BY owner, rowid")) {
+      if (onlyName != null) {
+        st.setString(1, onlyName);
+      }
+      try (ResultSet rs = st.executeQuery()) {
+        while (rs.next()) {
+          cas.computeIfAbsent(rs.getString(1), n -> new ArrayList<>())
+              .add(new OwnerKey(rs.getString(2), rs.getString(3)));
+        }
+      }
+    }
     List<Owner> owners = new ArrayList<>();
-    created.forEach((name, at) -> owners.add(new Owner(name, keys.get(name), at)));
+    created.forEach(
+        (name, at) ->
+            owners.add(new Owner(name, keys.get(name), cas.getOrDefault(name, List.of()), at)));
     return owners;
   }
 

@@ -79,15 +79,21 @@ class GatewayMainTest {
         .startsWith("added owner alice with 2 keys\n")
         .contains(TestKeys.fingerprint(aliceKey) + " ssh-ed25519")
         .contains(TestKeys.fingerprint(bob) + " ssh-rsa");
-    assertThat(admin("owner", "add", "bo", "--key", bob.toString()).status()).isZero();
+    // bo also trusts a user CA (here the public half of another key).
+    Run bo = admin("owner", "add", "bo", "--key", bob.toString(), "--ca", aliceKey.toString());
+    assertThat(bo.status()).isZero();
+    assertThat(bo.out())
+        .startsWith("added owner bo with 1 key and 1 certificate authority\n")
+        .contains(TestKeys.fingerprint(aliceKey) + " ssh-ed25519 (CA)");
 
     Run list = admin("owner", "list");
     assertThat(list.status()).isZero();
     List<String> lines = list.out().lines().toList();
     assertThat(lines).hasSize(3);
-    assertThat(lines.get(0)).matches("NAME   KEYS  CREATED");
-    assertThat(lines.get(1)).matches("alice  2     \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
-    assertThat(lines.get(2)).matches("bo     1     \\S+Z");
+    assertThat(lines.get(0)).matches("NAME   KEYS  CAS  CREATED");
+    assertThat(lines.get(1))
+        .matches("alice  2     0    \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
+    assertThat(lines.get(2)).matches("bo     1     1    \\S+Z");
 
     Run remove = admin("owner", "remove", "bo");
     assertThat(remove.status()).isZero();
@@ -107,8 +113,8 @@ class GatewayMainTest {
     assertBadInput(
         admin("owner", "add", "alice", "--key", tmp.resolve("nope.pub").toString()), "cannot read");
     assertBadInput(admin("owner", "add", "Alice!", "--key", aliceKey.toString()), "bad owner name");
-    assertBadInput(admin("owner", "add", "alice"), "--key");
-    assertThat(admin("owner", "list").out()).isEqualTo("NAME  KEYS  CREATED\n");
+    assertBadInput(admin("owner", "add", "alice"), "give --key FILE, --ca FILE or both");
+    assertThat(admin("owner", "list").out()).isEqualTo("NAME  KEYS  CAS  CREATED\n");
 
     assertThat(admin("owner", "add", "alice", "--key", aliceKey.toString()).status()).isZero();
     assertBadInput(

@@ -1,0 +1,139 @@
+package dev.sandboxssh.gateway.auth;
+
+import dev.sandboxssh.gateway.config.Cidr;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.PublicKey;
+import java.time.Instant;
+import java.util.Map;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
+import org.apache.sshd.server.session.ServerSession;
+
+/**
+ * The "publickey" method with the checks of a key that need no ownership table, made before MINA's
+ * own so that each refusal is logged with its precise reason: revoked keys (for every key) and, for
+ * OpenSSH user certificates, the CA's signature, validity and critical options. Which CA an owner
+ * trusts, and the principals, are {@link OwnershipCheck}'s.
+ *
+ * <p>Critical options (PROTOCOL.certkeys): {@code source-address} is honoured; every other one
+ * ({@code force-command}, {@code verify-required}, any unknown) refuses the certificate, since a
+ * restriction the gateway would not enforce must not be silently dropped. Extensions ({@code
+ * permit-pty} and the like) are not restrictions and are ignored.
+ */
+public final class CheckedPublicKeyAuth extends UserAuthPublicKey {
+  private final RevokedKeys revokedKeys;
+
+  private CheckedPublicKeyAuth(RevokedKeys revokedKeys) {
+    this.revokedKeys = revokedKeys;
+  }
+
+  /** The factory to install in place of MINA's {@code UserAuthPublicKeyFactory}. */
+  public static UserAuthPublicKeyFactory factory(RevokedKeys revokedKeys) {
+    return new UserAuthPublicKeyFactory() {
+      @Override
+      public UserAuthPublicKey createUserAuth(ServerSession session) {
+        return new CheckedPublicKeyAuth(revokedKeys);
+      }
+    };
+  }
+
+  @Override
+  public Boolean doAuth(Buffer buffer, boolean init) throws Exception {
+    PublicKey key = peekKey(buffer);
+    if (key != null) {
+      ServerSession session = getServerSession();
+      Refusal refusal = check(key, session);
+      if (refusal != null) {
+        OwnerKeyAuthenticator.refused(
+            refusal.failure(), getUsername(), describe(key), session, refusal.detail());
+        return Boolean.FALSE;
+      }
+    }
+    return super.doAuth(buffer, init);
+  }
+
+  /** Checked in {@link #check}, where plain addresses count too, as in OpenSSH. */
+  @Override
+  protected void verifyCertificateSources(ServerSession session, OpenSshCertificate cert) {}
+
+  private record Refusal(LoginFailure failure, String detail) {}
+
+  private Refusal check(PublicKey key, ServerSession session) {
+    switch (revokedKeys.check(key)) {
+      case REVOKED -> {
+        return new Refusal(LoginFailure.REVOKED_KEY, "");
+      }
+      case UNREADABLE -> {
+        return new Refusal(LoginFailure.REVOCATION_LIST_UNREADABLE, "");
+      }
+      case ALLOWED -> {}
+    }
+    if (!(key instanceof OpenSshCertificate cert)) {
+      return null;
+    }
+    String id = "id=" + cert.getId() + " serial=" + Long.toUnsignedString(cert.getSerial());
+    if (cert.getType() != OpenSshCertificate.Type.USER) {
+      return new Refusal(LoginFailure.CERT_INVALID, id + " not a user certificate");
+    }
+    try {
+      verifyCertificateSignature(session, cert);
+    } catch (Exception e) {
+      return new Refusal(LoginFailure.CERT_INVALID, id + " " + e.getMessage());
+    }
+    long now = Instant.now().getEpochSecond();
+    if (Long.compareUnsigned(now, cert.getValidAfter()) < 0) {
+      return new Refusal(LoginFailure.CERT_NOT_YET_VALID, id);
+    }
+    if (Long.compareUnsigned(now, cert.getValidBefore()) >= 0) {
+      return new Refusal(LoginFailure.CERT_EXPIRED, id);
+    }
+    for (Map.Entry<String, String> option : cert.getCriticalOptionsMap().entrySet()) {
+      if (!"source-address".equals(option.getKey())) {
+        return new Refusal(LoginFailure.CERT_CRITICAL_OPTION, id + " " + option.getKey());
+      }
+      if (!sourceAllowed(option.getValue(), session)) {
+        return new Refusal(
+            LoginFailure.CERT_SOURCE_ADDRESS, id + " source-address=" + option.getValue());
+      }
+    }
+    return null;
+  }
+
+  private static boolean sourceAllowed(String list, ServerSession session) {
+    if (!(session.getRemoteAddress() instanceof InetSocketAddress remote)) {
+      return false;
+    }
+    InetAddress source = remote.getAddress();
+    for (String entry : list.split(",")) {
+      if (Cidr.isValid(entry) && Cidr.parse(entry).contains(source)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The key of a "publickey" request, or null when it cannot be read (MINA refuses it then). */
+  private static PublicKey peekKey(Buffer buffer) {
+    int start = buffer.rpos();
+    try {
+      buffer.getBoolean(); // has signature
+      buffer.getString(); // algorithm
+      return new ByteArrayBuffer(buffer.getBytes()).getRawPublicKey();
+    } catch (Exception e) {
+      return null;
+    } finally {
+      buffer.rpos(start);
+    }
+  }
+
+  private static String describe(PublicKey key) {
+    if (key instanceof OpenSshCertificate cert) {
+      return "cert:" + dev.sandboxssh.gateway.store.PublicKeys.fingerprint(cert.getCertPubKey());
+    }
+    return dev.sandboxssh.gateway.store.PublicKeys.fingerprint(key);
+  }
+}
