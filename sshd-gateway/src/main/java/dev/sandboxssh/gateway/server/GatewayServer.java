@@ -51,7 +51,8 @@ public final class GatewayServer implements AutoCloseable {
 
     sshd.setHost(config.host());
     sshd.setPort(config.port());
-    sshd.setKeyPairProvider(HostKeys.loadOrCreate(config.keysDir(), config.hostKeys().rsa()));
+    HostKeys hostKeys = HostKeys.loadOrCreate(config.keysDir(), config.hostKeys().rsa());
+    sshd.setKeyPairProvider(hostKeys);
     AlgorithmPolicy.apply(sshd);
 
     // Public key only: no password, keyboard-interactive, GSSAPI or host-based methods.
@@ -89,6 +90,9 @@ public final class GatewayServer implements AutoCloseable {
     // this host); also sets MINA's own forwarding filter to reject everything.
     this.forwarding = new Forwarding(config, ContextSandbox::of);
     forwarding.install(sshd);
+    // After forwarding, which sets the global request handlers: every host key, current and next,
+    // is announced after login (hostkeys-00@openssh.com) and proven on request.
+    HostKeyAnnouncement.install(sshd, hostKeys, bridgeThreads);
     sshd.addSessionListener(new SessionLifecycle(resolver));
 
     // A client that stops reading must only pause its own output, however long it pauses;

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -14,7 +15,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The host key: ed25519, private to the gateway, the same across restarts. */
+/**
+ * The host key: ed25519, private to the gateway, the same across restarts, and rotated through
+ * OpenSSH's UpdateHostKeys.
+ */
 @Tag("e2e")
 class HostKeyTest {
   @TempDir static Path dir;
@@ -76,6 +80,115 @@ class HostKeyTest {
     assertThat(second.exitCode()).isZero();
     assertThat(Files.readString(dir.resolve("known_hosts"), StandardCharsets.UTF_8))
         .isEqualTo(known);
+  }
+
+  /**
+   * A rotation as README.md describes it: the gateway announces a next key beside the current one;
+   * one login with UpdateHostKeys adds it (and an RSA next key, proven with rsa-sha2-512) to a
+   * known_hosts that held only the current key; after the next key has become the only one, the
+   * same client logs in with StrictHostKeyChecking=yes and no warning, and forgets the old keys.
+   */
+  @Test
+  void rotationThroughUpdateHostKeys(@TempDir Path rotation) throws IOException {
+    Path keys = rotation.resolve("keys");
+    Files.createDirectories(keys);
+    Path next = GatewayFixture.newKey(keys, "ssh_host_ed25519_key.next");
+    Path nextRsa = keys.resolve("ssh_host_rsa_key.next");
+    OpenSsh.Result keygen =
+        OpenSsh.run(
+            List.of(
+                OpenSsh.binary("ssh-keygen"),
+                "-q",
+                "-t",
+                "rsa",
+                "-b",
+                "3072",
+                "-N",
+                "",
+                "-f",
+                nextRsa.toString()),
+            new byte[0],
+            Timeouts.COMMAND);
+    assertThat(keygen.exitCode()).as(keygen.stderr()).isZero();
+    Path knownHosts = rotation.resolve("known_hosts");
+
+    try (GatewayFixture rotating = GatewayFixture.start(rotation)) {
+      String host = "[127.0.0.1]:" + rotating.port();
+      Path current = keys.resolve("ssh_host_ed25519_key");
+      OpenSsh ssh = rotating.ssh();
+
+      // A client that met the gateway before the rotation began knows the current key only.
+      OpenSsh.Result first = ssh.ssh(GatewayFixture.SANDBOX, "echo first");
+      assertThat(first.stdout()).as(first.stderr()).isEqualTo("first\n");
+      assertThat(knownKeys(knownHosts, host)).containsExactly(publicKey(current));
+
+      OpenSsh.Result learn =
+          ssh.ssh(
+              GatewayFixture.SANDBOX,
+              "echo learn",
+              "-o",
+              "UpdateHostKeys=yes",
+              "-o",
+              "StrictHostKeyChecking=yes",
+              "-o",
+              "LogLevel=DEBUG3");
+      assertThat(learn.stdout()).as(learn.stderr()).isEqualTo("learn\n");
+      assertThat(learn.stderr()).contains("asking server to prove ownership for 2 keys");
+      assertThat(learn.stderr()).containsPattern("verify RSA key \\d+ using sigalg rsa-sha2-512");
+      assertThat(knownKeys(knownHosts, host))
+          .containsExactlyInAnyOrder(publicKey(current), publicKey(next), publicKey(nextRsa));
+
+      // The rotation done: the next key is the only one.
+      Files.move(next, current, StandardCopyOption.REPLACE_EXISTING);
+      Files.delete(nextRsa);
+      rotating.restart();
+
+      OpenSsh.Result after =
+          ssh.ssh(
+              GatewayFixture.SANDBOX,
+              "echo after",
+              "-o",
+              "UpdateHostKeys=yes",
+              "-o",
+              "StrictHostKeyChecking=yes",
+              "-o",
+              "LogLevel=INFO");
+      assertThat(after.stdout()).as(after.stderr()).isEqualTo("after\n");
+      assertThat(after.exitCode()).isZero();
+      assertThat(after.stderr()).isEmpty();
+      assertThat(knownKeys(knownHosts, host)).containsExactly(publicKey(current));
+    }
+  }
+
+  /** The "type base64" of each key that {@code ssh-keygen -F host} finds in {@code knownHosts}. */
+  private static List<String> knownKeys(Path knownHosts, String host) {
+    OpenSsh.Result r =
+        OpenSsh.run(
+            List.of(OpenSsh.binary("ssh-keygen"), "-F", host, "-f", knownHosts.toString()),
+            new byte[0],
+            Timeouts.COMMAND);
+    assertThat(r.exitCode()).as("ssh-keygen -F %s: %s", host, r.stderr()).isZero();
+    return r.stdout()
+        .lines()
+        .filter(line -> !line.startsWith("#") && !line.isBlank())
+        .map(line -> typeAndBlob(line.substring(line.indexOf(' ') + 1)))
+        .toList();
+  }
+
+  /** The "type base64" of a private key file, as ssh-keygen -y derives it. */
+  private static String publicKey(Path privateKey) {
+    OpenSsh.Result r =
+        OpenSsh.run(
+            List.of(OpenSsh.binary("ssh-keygen"), "-y", "-f", privateKey.toString()),
+            new byte[0],
+            Timeouts.COMMAND);
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    return typeAndBlob(r.stdout());
+  }
+
+  private static String typeAndBlob(String line) {
+    String[] parts = line.strip().split("\\s+");
+    return parts[0] + " " + parts[1];
   }
 
   /** {@code ssh-keygen -l} of the host key: "256 SHA256:... comment (ED25519)". */
