@@ -546,65 +546,47 @@ public record GatewayConfig(
    * result is validated again, so a bad flag is reported like a bad config field.
    */
   public GatewayConfig withOverrides(String host, Integer port, Path dataDir, Path keysDir) {
-    return new GatewayConfig(
-        host != null ? host : this.host,
-        port != null ? port : this.port,
-        dataDir != null ? dataDir : this.dataDir,
-        keysDir != null ? keysDir : this.keysDir,
-        databaseUrl,
-        hostKeys,
-        agent,
-        local,
-        env,
-        limits,
-        forwarding,
-        keepalive,
-        sftp,
-        sessions,
-        preAuth,
-        auth);
+    Copy c = new Copy(this);
+    c.host = host != null ? host : this.host;
+    c.port = port != null ? port : this.port;
+    c.dataDir = dataDir != null ? dataDir : this.dataDir;
+    c.keysDir = keysDir != null ? keysDir : this.keysDir;
+    return c.build();
   }
 
   /** This config with another {@code local} section. */
   public GatewayConfig withLocal(Local local) {
-    return new GatewayConfig(
-        host,
-        port,
-        dataDir,
-        keysDir,
-        databaseUrl,
-        hostKeys,
-        agent,
-        local,
-        env,
-        limits,
-        forwarding,
-        keepalive,
-        sftp,
-        sessions,
-        preAuth,
-        auth);
+    Copy c = new Copy(this);
+    c.local = local;
+    return c.build();
   }
 
   /** This config with another {@code sessions} section. */
   public GatewayConfig withSessions(Sessions sessions) {
-    return new GatewayConfig(
-        host,
-        port,
-        dataDir,
-        keysDir,
-        databaseUrl,
-        hostKeys,
-        agent,
-        local,
-        env,
-        limits,
-        forwarding,
-        keepalive,
-        sftp,
-        sessions,
-        preAuth,
-        auth);
+    Copy c = new Copy(this);
+    c.sessions = sessions;
+    return c.build();
+  }
+
+  /** This config with another {@code pre-auth} section. */
+  public GatewayConfig withPreAuth(PreAuth preAuth) {
+    Copy c = new Copy(this);
+    c.preAuth = preAuth;
+    return c.build();
+  }
+
+  /** This config with another {@code limits} section. */
+  public GatewayConfig withLimits(Limits limits) {
+    Copy c = new Copy(this);
+    c.limits = limits;
+    return c.build();
+  }
+
+  /** This config with another {@code auth} section. */
+  public GatewayConfig withAuth(Auth auth) {
+    Copy c = new Copy(this);
+    c.auth = auth;
+    return c.build();
   }
 
   /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */
@@ -619,67 +601,63 @@ public record GatewayConfig(
         : "jdbc:sqlite:" + dataDir.toAbsolutePath().resolve("gateway.db");
   }
 
-  /** This config with another {@code pre-auth} section. */
-  public GatewayConfig withPreAuth(PreAuth preAuth) {
-    return new GatewayConfig(
-        host,
-        port,
-        dataDir,
-        keysDir,
-        databaseUrl,
-        hostKeys,
-        agent,
-        local,
-        env,
-        limits,
-        forwarding,
-        keepalive,
-        sftp,
-        sessions,
-        preAuth,
-        auth);
-  }
+  /** A changeable copy for the withers: the one place besides the record that lists every field. */
+  private static final class Copy {
+    String host;
+    int port;
+    Path dataDir;
+    Path keysDir;
+    String databaseUrl;
+    HostKeys hostKeys;
+    Agent agent;
+    Local local;
+    Env env;
+    Limits limits;
+    Forwarding forwarding;
+    Keepalive keepalive;
+    Sftp sftp;
+    Sessions sessions;
+    PreAuth preAuth;
+    Auth auth;
 
-  /** This config with another {@code limits} section. */
-  public GatewayConfig withLimits(Limits limits) {
-    return new GatewayConfig(
-        host,
-        port,
-        dataDir,
-        keysDir,
-        databaseUrl,
-        hostKeys,
-        agent,
-        local,
-        env,
-        limits,
-        forwarding,
-        keepalive,
-        sftp,
-        sessions,
-        preAuth,
-        auth);
-  }
+    Copy(GatewayConfig c) {
+      host = c.host;
+      port = c.port;
+      dataDir = c.dataDir;
+      keysDir = c.keysDir;
+      databaseUrl = c.databaseUrl;
+      hostKeys = c.hostKeys;
+      agent = c.agent;
+      local = c.local;
+      env = c.env;
+      limits = c.limits;
+      forwarding = c.forwarding;
+      keepalive = c.keepalive;
+      sftp = c.sftp;
+      sessions = c.sessions;
+      preAuth = c.preAuth;
+      auth = c.auth;
+    }
 
-  /** This config with another {@code auth} section. */
-  public GatewayConfig withAuth(Auth auth) {
-    return new GatewayConfig(
-        host,
-        port,
-        dataDir,
-        keysDir,
-        databaseUrl,
-        hostKeys,
-        agent,
-        local,
-        env,
-        limits,
-        forwarding,
-        keepalive,
-        sftp,
-        sessions,
-        preAuth,
-        auth);
+    GatewayConfig build() {
+      return new GatewayConfig(
+          host,
+          port,
+          dataDir,
+          keysDir,
+          databaseUrl,
+          hostKeys,
+          agent,
+          local,
+          env,
+          limits,
+          forwarding,
+          keepalive,
+          sftp,
+          sessions,
+          preAuth,
+          auth);
+    }
   }
 
   private static Duration nullToNegative(Duration d) {
