@@ -10,8 +10,8 @@ import dev.sandboxssh.gateway.server.AlgorithmPolicy;
 import dev.sandboxssh.gateway.server.GatewayServer;
 import dev.sandboxssh.gateway.store.FirstStart;
 import dev.sandboxssh.gateway.store.OwnershipStore;
+import dev.sandboxssh.gateway.store.OwnershipStores;
 import dev.sandboxssh.gateway.store.SandboxRecord;
-import dev.sandboxssh.gateway.store.SqliteOwnershipStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -37,7 +37,7 @@ public final class GatewayApp implements AutoCloseable {
   private GatewayApp(GatewayConfig config) throws IOException {
     this.config = config;
     this.dataDir = new DataDir(config.dataDir()).create();
-    this.store = SqliteOwnershipStore.open(config.effectiveDatabaseUrl());
+    this.store = OwnershipStores.open(config);
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {

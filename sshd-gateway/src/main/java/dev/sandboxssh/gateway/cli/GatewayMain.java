@@ -7,9 +7,10 @@ import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.store.Owner;
 import dev.sandboxssh.gateway.store.OwnerKey;
+import dev.sandboxssh.gateway.store.OwnershipStore;
+import dev.sandboxssh.gateway.store.OwnershipStores;
 import dev.sandboxssh.gateway.store.PublicKeys;
 import dev.sandboxssh.gateway.store.SandboxRecord;
-import dev.sandboxssh.gateway.store.SqliteOwnershipStore;
 import dev.sandboxssh.gateway.store.StoreException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -167,12 +168,12 @@ public final class GatewayMain {
       quietLogging();
       GatewayConfig c = config();
       DataDir dir = c.dataLayout().create();
-      return new Opened(dir, SqliteOwnershipStore.open(c.effectiveDatabaseUrl()));
+      return new Opened(dir, OwnershipStores.open(c));
     }
   }
 
   /** An open ownership table and the data dir it belongs to. */
-  record Opened(DataDir dir, SqliteOwnershipStore store) implements AutoCloseable {
+  record Opened(DataDir dir, OwnershipStore store) implements AutoCloseable {
     @Override
     public void close() {
       store.close();

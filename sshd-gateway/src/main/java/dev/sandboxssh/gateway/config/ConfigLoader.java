@@ -89,6 +89,8 @@ public final class ConfigLoader {
     Path dataDir = s.path("data-dir", d.dataDir());
     Path keysDir = s.path("keys-dir", d.keysDir());
     String databaseUrl = s.string("database-url", d.databaseUrl(), true);
+    Path databasePasswordFile = s.nullablePath("database-password-file", d.databasePasswordFile());
+    Duration databaseCacheTime = s.duration("database-cache-time", d.databaseCacheTime());
 
     Section hk = s.section("host-keys");
     var hostKeys = new GatewayConfig.HostKeys(hk.bool("rsa", d.hostKeys().rsa()));
@@ -208,6 +210,8 @@ public final class ConfigLoader {
               dataDir,
               keysDir,
               databaseUrl,
+              databasePasswordFile,
+              databaseCacheTime,
               hostKeys,
               agent,
               local,

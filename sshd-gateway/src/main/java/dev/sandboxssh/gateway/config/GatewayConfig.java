@@ -14,6 +14,8 @@ import java.util.List;
  * @param dataDir the ownership database (SQLite) and local sandboxes live here
  * @param keysDir host keys live here
  * @param databaseUrl JDBC URL of the ownership table; null means SQLite in {@code dataDir}
+ * @param databasePasswordFile a file holding the database password (PostgreSQL); null for none
+ * @param databaseCacheTime how long owner and sandbox lookups are reused; zero means never
  */
 public record GatewayConfig(
     String host,
@@ -21,6 +23,8 @@ public record GatewayConfig(
     Path dataDir,
     Path keysDir,
     String databaseUrl,
+    Path databasePasswordFile,
+    Duration databaseCacheTime,
     HostKeys hostKeys,
     Agent agent,
     Local local,
@@ -352,6 +356,8 @@ public record GatewayConfig(
         Path.of("data"),
         Path.of("keys"),
         null,
+        null,
+        Duration.ZERO,
         new HostKeys(false),
         new Agent(Duration.ofSeconds(10)),
         new Local(
@@ -394,11 +400,17 @@ public record GatewayConfig(
     check(problems, port >= 0 && port <= 65535, "port: must be 0..65535, got " + port);
     check(problems, dataDir != null, "data-dir: must be set");
     check(problems, keysDir != null, "keys-dir: must be set");
-    // Only the SQLite store exists so far; any other URL would fail later, at the first login.
     check(
         problems,
-        databaseUrl == null || databaseUrl.startsWith("jdbc:sqlite:"),
-        "database-url: must be a jdbc:sqlite: URL (or unset for gateway.db in data-dir)");
+        databaseUrl == null
+            || databaseUrl.startsWith("jdbc:sqlite:")
+            || databaseUrl.startsWith("jdbc:postgresql://"),
+        "database-url: must be a jdbc:sqlite: or jdbc:postgresql:// URL (or unset for gateway.db"
+            + " in data-dir)");
+    check(
+        problems,
+        databaseCacheTime != null && !databaseCacheTime.isNegative(),
+        "database-cache-time: must be >= 0");
     check(problems, hostKeys != null, "host-keys: must be set");
     if (check(problems, agent != null, "agent: must be set")) {
       check(problems, positive(agent.connectTimeout()), "agent.connect-timeout: must be > 0");
@@ -554,6 +566,15 @@ public record GatewayConfig(
     return c.build();
   }
 
+  /** This config with another database: URL, password file (or null) and cache time. */
+  public GatewayConfig withDatabase(String url, Path passwordFile, Duration cacheTime) {
+    Copy c = new Copy(this);
+    c.databaseUrl = url;
+    c.databasePasswordFile = passwordFile;
+    c.databaseCacheTime = cacheTime;
+    return c.build();
+  }
+
   /** This config with another {@code local} section. */
   public GatewayConfig withLocal(Local local) {
     Copy c = new Copy(this);
@@ -608,6 +629,8 @@ public record GatewayConfig(
     Path dataDir;
     Path keysDir;
     String databaseUrl;
+    Path databasePasswordFile;
+    Duration databaseCacheTime;
     HostKeys hostKeys;
     Agent agent;
     Local local;
@@ -626,6 +649,8 @@ public record GatewayConfig(
       dataDir = c.dataDir;
       keysDir = c.keysDir;
       databaseUrl = c.databaseUrl;
+      databasePasswordFile = c.databasePasswordFile;
+      databaseCacheTime = c.databaseCacheTime;
       hostKeys = c.hostKeys;
       agent = c.agent;
       local = c.local;
@@ -646,6 +671,8 @@ public record GatewayConfig(
           dataDir,
           keysDir,
           databaseUrl,
+          databasePasswordFile,
+          databaseCacheTime,
           hostKeys,
           agent,
           local,

@@ -3,8 +3,8 @@ package dev.sandboxssh.gateway.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.store.JdbcOwnershipStore;
 import dev.sandboxssh.gateway.store.SandboxRecord;
-import dev.sandboxssh.gateway.store.SqliteOwnershipStore;
 import dev.sandboxssh.gateway.store.TestKeys;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -207,7 +207,7 @@ class GatewayMainTest {
     assertThat(data.resolve("sandboxes/vm1")).doesNotExist();
     Run list = admin("sandbox", "list");
     assertThat(list.out()).contains("vm1  alice  remote").doesNotContain("t0ken");
-    try (SqliteOwnershipStore store = SqliteOwnershipStore.open(data.resolve("gateway.db"))) {
+    try (JdbcOwnershipStore store = JdbcOwnershipStore.open(data.resolve("gateway.db"))) {
       SandboxRecord vm1 = store.findSandbox("vm1").orElseThrow();
       assertThat(vm1.endpoint()).isEqualTo("10.1.2.3:49983");
       assertThat(vm1.token()).isEqualTo("t0ken-Secret");

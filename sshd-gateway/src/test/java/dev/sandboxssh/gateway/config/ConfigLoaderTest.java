@@ -249,7 +249,7 @@ class ConfigLoaderTest {
                   .contains("keepalive.count-max: must be >= 1")
                   .contains("keepalive.typo: unknown setting")
                   .contains("sftp: must be a mapping, got 5")
-                  .contains("database-url: must be a jdbc:sqlite: URL")
+                  .contains("database-url: must be a jdbc:sqlite: or jdbc:postgresql:// URL")
                   .contains("pre-auth.max-startups: must be START:RATE:FULL")
                   .contains("pre-auth.penalties.min: must be > 0")
                   .contains("pre-auth.penalties.exempt: bad address or range '10.0.0.0/33'")

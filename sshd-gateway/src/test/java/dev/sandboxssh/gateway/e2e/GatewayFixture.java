@@ -143,6 +143,8 @@ public final class GatewayFixture implements AutoCloseable {
         dir.resolve("data"),
         dir.resolve("keys"),
         null,
+        null,
+        Duration.ZERO,
         d.hostKeys(),
         new GatewayConfig.Agent(connectTimeout),
         d.local()

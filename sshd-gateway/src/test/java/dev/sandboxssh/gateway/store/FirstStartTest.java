@@ -15,12 +15,12 @@ class FirstStartTest {
 
   @TempDir Path dir;
   private Path home;
-  private SqliteOwnershipStore store;
+  private JdbcOwnershipStore store;
 
   @BeforeEach
   void open() throws Exception {
     home = Files.createDirectories(dir.resolve("home"));
-    store = SqliteOwnershipStore.open(dir.resolve("gateway.db"));
+    store = JdbcOwnershipStore.open(dir.resolve("gateway.db"));
   }
 
   @AfterEach

@@ -1,5 +1,7 @@
 package dev.sandboxssh.gateway.store;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.sandboxssh.gateway.store.StoreException.Reason;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -20,102 +22,130 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
 /**
- * The ownership table in one SQLite file, shared by a running gateway and admin commands in other
- * processes.
+ * The ownership table on SQLite (the embedded default: one file shared by a running gateway and
+ * admin commands in other processes) or PostgreSQL (several gateways), through one schema that
+ * Flyway migrates on open ({@code db/migration}) and connections pooled by HikariCP.
  *
- * <p>WAL mode lets readers go on while an admin command writes; a busy timeout makes a writer wait
- * for another instead of failing. Nothing is cached: every read asks the database, so a change made
- * by another process is seen at the next call. Every write is one {@code BEGIN IMMEDIATE}
- * transaction that checks and writes under the write lock, so checks cannot race and nothing is
- * half-written. The schema is created and migrated on open ({@link #SCHEMA_VERSION}).
+ * <p>Nothing is cached here: every read asks the database, so a change made by another process is
+ * seen at the next call ({@link CachingOwnershipStore} adds a short cache in front). Every write is
+ * one transaction that checks and writes while holding off other writers, so checks cannot race and
+ * nothing is half-written. The differences between the two databases are named in {@link Dialect}.
  */
-public final class SqliteOwnershipStore implements OwnershipStore {
+public final class JdbcOwnershipStore implements OwnershipStore {
 
-  private static final Logger log = LoggerFactory.getLogger(SqliteOwnershipStore.class);
-
-  /**
-   * Ordered schema migrations; entry {@code i} takes the schema from version {@code i} to {@code i
-   * + 1}. Append only: a released migration never changes, since databases out there ran it.
-   */
-  static final List<List<String>> MIGRATIONS =
-      List.of(
-          // 1: the tables.
-          List.of(
-              """
-              CREATE TABLE owners (
-                name    TEXT PRIMARY KEY,
-                created TEXT NOT NULL)""",
-              """
-              CREATE TABLE owner_keys (
-                owner          TEXT NOT NULL REFERENCES owners(name) ON DELETE CASCADE,
-                fingerprint    TEXT NOT NULL,
-                authorized_key TEXT NOT NULL,
-                UNIQUE (owner, fingerprint))""",
-              """
-              CREATE TABLE sandboxes (
-                id       TEXT PRIMARY KEY,
-                owner    TEXT NOT NULL REFERENCES owners(name) ON DELETE CASCADE,
-                provider TEXT NOT NULL,
-                endpoint TEXT,
-                token    TEXT,
-                state    TEXT NOT NULL,
-                created  TEXT NOT NULL)"""),
-          // 2: removing an owner finds its sandboxes without a full scan (also used by the
-          // ON DELETE CASCADE check).
-          List.of("CREATE INDEX sandboxes_by_owner ON sandboxes(owner)"),
-          // 3: user certificate authorities an owner trusts.
-          List.of(
-              """
-              CREATE TABLE owner_cas (
-                owner       TEXT NOT NULL REFERENCES owners(name) ON DELETE CASCADE,
-                fingerprint TEXT NOT NULL,
-                public_key  TEXT NOT NULL,
-                UNIQUE (owner, fingerprint))"""));
-
-  /** The schema version this code reads and writes. */
-  public static final int SCHEMA_VERSION = MIGRATIONS.size();
+  private static final Logger log = LoggerFactory.getLogger(JdbcOwnershipStore.class);
 
   /** How long a write waits for another process's write to finish before it fails. */
   private static final int BUSY_TIMEOUT_MS = 10_000;
 
-  /** Idle connections kept for reuse; more are opened under load and closed after. */
-  private static final int MAX_IDLE = 4;
+  /** What differs between the databases the store runs on. */
+  enum Dialect {
+    /**
+     * SQLite: WAL lets readers go on while an admin command writes; {@code BEGIN IMMEDIATE} takes
+     * the write lock at once (a deferred transaction that reads and then writes fails with
+     * SQLITE_BUSY when another process wrote meanwhile); rows keep insertion order in rowid.
+     */
+    SQLITE(4, "rowid"),
+    /**
+     * PostgreSQL: writers take one table lock, so that the checks across tables (an owner name is
+     * never a sandbox id) cannot race between gateways; insertion order is approximated by ctid.
+     */
+    POSTGRESQL(8, "ctid");
 
-  private final SQLiteDataSource dataSource;
+    final int poolSize;
+    final String rowOrder;
+
+    Dialect(int poolSize, String rowOrder) {
+      this.poolSize = poolSize;
+      this.rowOrder = rowOrder;
+    }
+
+    static Dialect of(String jdbcUrl) {
+      if (jdbcUrl != null && jdbcUrl.startsWith("jdbc:sqlite:")) {
+        return SQLITE;
+      }
+      if (jdbcUrl != null && jdbcUrl.startsWith("jdbc:postgresql:")) {
+        return POSTGRESQL;
+      }
+      throw new StoreException(
+          Reason.INVALID, "not a jdbc:sqlite: or jdbc:postgresql: URL: " + jdbcUrl);
+    }
+  }
+
+  private final HikariDataSource dataSource;
+  private final Dialect dialect;
   private final String description;
-  private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
   private final AtomicInteger migratedFrom = new AtomicInteger(-1);
-  private volatile boolean closed;
 
-  private SqliteOwnershipStore(String url, String description) {
-    SQLiteConfig config = new SQLiteConfig();
-    config.setBusyTimeout(BUSY_TIMEOUT_MS);
-    config.enforceForeignKeys(true);
-    this.dataSource = new SQLiteDataSource(config);
-    this.dataSource.setUrl(url);
+  private JdbcOwnershipStore(HikariDataSource dataSource, Dialect dialect, String description) {
+    this.dataSource = dataSource;
+    this.dialect = dialect;
     this.description = description;
   }
 
   /**
-   * Opens (creating when missing, mode 0600) the database file and brings its schema up to {@link
-   * #SCHEMA_VERSION}. The parent directory must exist.
+   * Opens (creating when missing, mode 0600) the SQLite database file and migrates its schema. The
+   * parent directory must exist.
    *
    * @throws StoreException IO when it cannot be opened or was written by a newer gateway
    */
-  public static SqliteOwnershipStore open(Path dbFile) {
-    createPrivate(dbFile);
-    SqliteOwnershipStore store =
-        new SqliteOwnershipStore("jdbc:sqlite:" + dbFile.toAbsolutePath(), dbFile.toString());
+  public static JdbcOwnershipStore open(Path dbFile) {
+    return open("jdbc:sqlite:" + dbFile.toAbsolutePath(), null);
+  }
+
+  /**
+   * Opens a {@code jdbc:sqlite:PATH} or {@code jdbc:postgresql://HOST:PORT/DB?user=...} URL and
+   * migrates its schema; {@code password} (null for none) is PostgreSQL's.
+   *
+   * @throws StoreException INVALID for any other URL (SQLite in-memory databases included: each
+   *     pooled connection would see its own), IO when it cannot be opened
+   */
+  public static JdbcOwnershipStore open(String jdbcUrl, String password) {
+    Dialect dialect = Dialect.of(jdbcUrl);
+    HikariConfig pool = new HikariConfig();
+    pool.setPoolName("ownership-store");
+    pool.setMaximumPoolSize(dialect.poolSize);
+    pool.setMinimumIdle(1);
+    pool.setConnectionTimeout(BUSY_TIMEOUT_MS);
+    String description;
+    if (dialect == Dialect.SQLITE) {
+      String path = jdbcUrl.substring("jdbc:sqlite:".length());
+      if (path.isEmpty() || path.contains(":memory:") || path.startsWith("file:")) {
+        throw new StoreException(Reason.INVALID, "need a plain file path in " + jdbcUrl);
+      }
+      createPrivate(Path.of(path));
+      pool.setJdbcUrl("jdbc:sqlite:" + path);
+      // sqlite-jdbc reads these pragmas from the connection properties.
+      pool.addDataSourceProperty("foreign_keys", "true");
+      pool.addDataSourceProperty("busy_timeout", String.valueOf(BUSY_TIMEOUT_MS));
+      description = path;
+    } else {
+      pool.setJdbcUrl(jdbcUrl);
+      if (password != null) {
+        pool.setPassword(password);
+      }
+      // Never the URL itself in messages: it may carry a password.
+      description = "PostgreSQL database " + redact(jdbcUrl);
+    }
+    HikariDataSource dataSource;
+    try {
+      dataSource = new HikariDataSource(pool);
+    } catch (RuntimeException e) {
+      throw new StoreException(Reason.IO, "cannot open " + description + ": " + rootMessage(e), e);
+    }
+    JdbcOwnershipStore store = new JdbcOwnershipStore(dataSource, dialect, description);
     try {
       store.migrate();
     } catch (RuntimeException e) {
@@ -125,26 +155,21 @@ public final class SqliteOwnershipStore implements OwnershipStore {
     return store;
   }
 
-  /**
-   * Opens a {@code jdbc:sqlite:PATH} URL, as {@link
-   * dev.sandboxssh.gateway.config.GatewayConfig#effectiveDatabaseUrl()} gives it.
-   *
-   * @throws StoreException INVALID for any other URL (in-memory databases included: each pooled
-   *     connection would see its own)
-   */
-  public static SqliteOwnershipStore open(String jdbcUrl) {
-    String prefix = "jdbc:sqlite:";
-    if (jdbcUrl == null || !jdbcUrl.startsWith(prefix)) {
-      throw new StoreException(Reason.INVALID, "not a jdbc:sqlite: URL: " + jdbcUrl);
-    }
-    String path = jdbcUrl.substring(prefix.length());
-    if (path.isEmpty() || path.contains(":memory:") || path.startsWith("file:")) {
-      throw new StoreException(Reason.INVALID, "need a plain file path in " + jdbcUrl);
-    }
-    return open(Path.of(path));
+  /** The URL without its query (user, password) part. */
+  private static String redact(String jdbcUrl) {
+    int q = jdbcUrl.indexOf('?');
+    return q < 0 ? jdbcUrl : jdbcUrl.substring(0, q);
   }
 
-  /** The schema version the file had before this store opened it; -1 until opened. */
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return String.valueOf(t.getMessage());
+  }
+
+  /** The schema version the database had before this store opened it (0: empty). */
   public int migratedFrom() {
     return migratedFrom.get();
   }
@@ -429,26 +454,23 @@ public final class SqliteOwnershipStore implements OwnershipStore {
 
   @Override
   public void close() {
-    closed = true;
-    Connection c;
-    while ((c = idle.poll()) != null) {
-      closeQuietly(c);
-    }
+    dataSource.close();
   }
 
   @Override
   public String toString() {
-    return "SqliteOwnershipStore[" + description + "]";
+    return "JdbcOwnershipStore[" + description + "]";
   }
 
   // ---------------------------------------------------------------- reading rows
 
-  private static List<Owner> readOwners(Connection c, String onlyName) throws SQLException {
+  private List<Owner> readOwners(Connection c, String onlyName) throws SQLException {
     String sql =
         "SELECT o.name, o.created, k.fingerprint, k.authorized_key FROM owners o"
             + " LEFT JOIN owner_keys k ON k.owner = o.name"
             + (onlyName != null ? " WHERE o.name = ?" : "")
-            + " ORDER BY o.name, k.rowid";
+            + " ORDER BY o.name, k."
+            + dialect.rowOrder;
     Map<String, Instant> created = new LinkedHashMap<>();
     Map<String, List<OwnerKey>> keys = new LinkedHashMap<>();
     try (PreparedStatement st = c.prepareStatement(sql)) {
@@ -471,7 +493,8 @@ public final class SqliteOwnershipStore implements OwnershipStore {
         c.prepareStatement(
             "SELECT owner, fingerprint, public_key FROM owner_cas"
                 + (onlyName != null ? " WHERE owner = ?" : "")
-                + " ORDER BY owner, rowid")) {
+                + " ORDER BY owner, "
+                + dialect.rowOrder)) {
       if (onlyName != null) {
         st.setString(1, onlyName);
       }
@@ -550,64 +573,80 @@ public final class SqliteOwnershipStore implements OwnershipStore {
   // ---------------------------------------------------------------- schema
 
   private void migrate() {
-    inTransaction(
-        c -> {
-          try (Statement st = c.createStatement()) {
-            st.executeUpdate(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-          }
-          int version;
-          try (Statement st = c.createStatement();
-              ResultSet rs = st.executeQuery("SELECT MAX(version) FROM schema_version")) {
-            rs.next();
-            version = rs.getInt(1); // 0 for an empty table (NULL)
-          }
-          migratedFrom.set(version);
-          if (version > SCHEMA_VERSION) {
-            throw new StoreException(
-                Reason.IO,
-                description
-                    + " has schema version "
-                    + version
-                    + ", newer than this gateway knows ("
-                    + SCHEMA_VERSION
-                    + "); upgrade the gateway");
-          }
-          for (int v = version; v < SCHEMA_VERSION; v++) {
-            try (Statement st = c.createStatement()) {
-              for (String ddl : MIGRATIONS.get(v)) {
-                st.executeUpdate(ddl);
+    int legacy = withConnection(JdbcOwnershipStore::handRolledVersion);
+    FluentConfiguration flyway =
+        Flyway.configure()
+            .dataSource(dataSource)
+            .locations("classpath:db/migration")
+            // A database migrated by a newer gateway is refused, not silently used.
+            .ignoreMigrationPatterns(new String[0])
+            .loggers("slf4j");
+    if (legacy > 0) {
+      // Made before Flyway (a schema_version table): take it as at that version.
+      flyway.baselineOnMigrate(true).baselineVersion(String.valueOf(legacy));
+    }
+    Flyway f = flyway.load();
+    try {
+      MigrationInfo current = f.info().current();
+      int from = current == null ? legacy : Integer.parseInt(current.getVersion().getVersion());
+      migratedFrom.set(from);
+      for (MigrationInfo m : f.info().all()) {
+        if (m.getState().isApplied() && !m.getState().isResolved() && m.getVersion() != null) {
+          throw new StoreException(
+              Reason.IO,
+              description
+                  + " has schema version "
+                  + m.getVersion()
+                  + ", newer than this gateway knows; upgrade the gateway");
+        }
+      }
+      MigrateResult result = f.migrate();
+      if (from > 0 && result.migrationsExecuted > 0) {
+        log.info(
+            "{}: schema migrated from version {} to {}",
+            description,
+            from,
+            result.targetSchemaVersion);
+      }
+    } catch (FlywayException e) {
+      throw new StoreException(
+          Reason.IO, description + ": schema migration failed: " + e.getMessage(), e);
+    }
+    if (dialect == Dialect.SQLITE) {
+      // Outside any transaction: the journal mode cannot change inside one. It is a property of
+      // the file, so later connections (and other processes) use WAL too.
+      withConnection(
+          c -> {
+            try (Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("PRAGMA journal_mode=WAL")) {
+              if (!rs.next() || !"wal".equalsIgnoreCase(rs.getString(1))) {
+                log.warn("{}: WAL journal mode unavailable; admin commands may wait", description);
               }
             }
-          }
-          if (version < SCHEMA_VERSION) {
-            try (Statement st = c.createStatement()) {
-              st.executeUpdate("DELETE FROM schema_version");
-              st.executeUpdate(
-                  "INSERT INTO schema_version(version) VALUES (" + SCHEMA_VERSION + ")");
-            }
-            if (version > 0) {
-              log.info(
-                  "{}: schema migrated from version {} to {}",
-                  description,
-                  version,
-                  SCHEMA_VERSION);
-            }
-          }
-          return null;
-        });
-    // Outside any transaction: the journal mode cannot change inside one. It is a property of
-    // the file, so later connections (and other processes) use WAL too.
-    withConnection(
-        c -> {
-          try (Statement st = c.createStatement();
-              ResultSet rs = st.executeQuery("PRAGMA journal_mode=WAL")) {
-            if (!rs.next() || !"wal".equalsIgnoreCase(rs.getString(1))) {
-              log.warn("{}: WAL journal mode unavailable; admin commands may wait", description);
-            }
-          }
-          return null;
-        });
+            return null;
+          });
+    }
+  }
+
+  /** The version in a pre-Flyway {@code schema_version} table, 0 when there is none. */
+  private static int handRolledVersion(Connection c) throws SQLException {
+    try (ResultSet tables = c.getMetaData().getTables(null, null, "%", null)) {
+      boolean handRolled = false;
+      while (tables.next()) {
+        String name = tables.getString("TABLE_NAME");
+        if ("flyway_schema_history".equalsIgnoreCase(name)) {
+          return 0;
+        }
+        handRolled |= "schema_version".equalsIgnoreCase(name);
+      }
+      if (!handRolled) {
+        return 0;
+      }
+    }
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM schema_version")) {
+      return rs.next() ? rs.getInt(1) : 0;
+    }
   }
 
   // ---------------------------------------------------------------- connections
@@ -637,55 +676,63 @@ public final class SqliteOwnershipStore implements OwnershipStore {
   private <T> T inTransaction(SqlWork<T> work) {
     return withConnection(
         c -> {
-          // Explicit statements rather than setAutoCommit(false): the driver would open the next
-          // transaction right after COMMIT, and a busy failure there would report a write that
-          // did happen as failed.
+          boolean sqlite = dialect == Dialect.SQLITE;
           try (Statement st = c.createStatement()) {
-            // IMMEDIATE takes the write lock at once: a deferred transaction that reads and then
-            // writes fails with SQLITE_BUSY, busy timeout or not, when another process wrote
-            // meanwhile.
-            st.execute("BEGIN IMMEDIATE");
+            if (sqlite) {
+              // Explicit statements rather than setAutoCommit(false): the driver would open the
+              // next transaction right after COMMIT, and a busy failure there would report a
+              // write that did happen as failed.
+              st.execute("BEGIN IMMEDIATE");
+            } else {
+              c.setAutoCommit(false);
+              // One writer at a time across gateways: checks span tables (owner names are never
+              // sandbox ids), which row locks and unique constraints alone do not cover.
+              st.execute("LOCK TABLE owners, sandboxes IN SHARE ROW EXCLUSIVE MODE");
+            }
             T result;
             try {
               result = work.run(c);
             } catch (SQLException | RuntimeException e) {
               try {
-                st.execute("ROLLBACK");
+                if (sqlite) {
+                  st.execute("ROLLBACK");
+                } else {
+                  c.rollback();
+                }
               } catch (SQLException suppressed) {
                 e.addSuppressed(suppressed);
               }
               throw e;
             }
-            st.execute("COMMIT");
+            if (sqlite) {
+              st.execute("COMMIT");
+            } else {
+              c.commit();
+            }
             return result;
+          } finally {
+            if (!sqlite) {
+              c.setAutoCommit(true);
+            }
           }
         });
   }
 
   private Connection borrow() {
-    if (closed) {
-      throw new StoreException(Reason.IO, "ownership store is closed");
-    }
-    Connection c = idle.poll();
-    if (c != null) {
-      return c;
-    }
     try {
       return dataSource.getConnection();
-    } catch (SQLException e) {
-      throw new StoreException(Reason.IO, "cannot open " + description + ": " + e.getMessage(), e);
+    } catch (SQLException | RuntimeException e) {
+      throw new StoreException(Reason.IO, "cannot reach " + description + ": " + e.getMessage(), e);
     }
   }
 
   private void giveBack(Connection c, boolean healthy) {
-    if (healthy && !closed && idle.size() < MAX_IDLE) {
-      idle.push(c);
-      if (closed && idle.remove(c)) {
-        closeQuietly(c); // close() ran meanwhile
-      }
-    } else {
-      closeQuietly(c);
+    if (!healthy) {
+      // Hikari tests and replaces it; a broken connection must not be reused as is.
+      dataSource.evictConnection(c);
+      return;
     }
+    closeQuietly(c);
   }
 
   private StoreException translate(SQLException e) {
@@ -699,6 +746,10 @@ public final class SqliteOwnershipStore implements OwnershipStore {
         return new StoreException(
             Reason.IO, description + " stayed locked by another process; try again", e);
       }
+    }
+    // PostgreSQL: unique violation.
+    if ("23505".equals(e.getSQLState())) {
+      return new StoreException(Reason.CONFLICT, "already exists: " + e.getMessage(), e);
     }
     return new StoreException(Reason.IO, description + ": " + e.getMessage(), e);
   }

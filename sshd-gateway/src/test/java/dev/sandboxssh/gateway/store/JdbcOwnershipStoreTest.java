@@ -23,18 +23,29 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class SqliteOwnershipStoreTest {
+class JdbcOwnershipStoreTest {
+  /** The last migration under db/migration. */
+  private static final int LATEST_SCHEMA = 4;
+
+  /** The statements of a migration file, as Flyway runs them. */
+  private static List<String> migration(String name) throws Exception {
+    try (var in = JdbcOwnershipStore.class.getResourceAsStream("/db/migration/" + name)) {
+      String sql = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      String code = String.join("\n", sql.lines().filter(l -> !l.startsWith("--")).toList());
+      return java.util.Arrays.stream(code.split(";")).filter(st -> !st.isBlank()).toList();
+    }
+  }
 
   @TempDir Path dir;
   private Path db;
-  private SqliteOwnershipStore store;
+  private JdbcOwnershipStore store;
   private OwnerKey aliceKey;
   private OwnerKey bobKey;
 
   @BeforeEach
   void open() throws Exception {
     db = dir.resolve("gateway.db");
-    store = SqliteOwnershipStore.open(db);
+    store = JdbcOwnershipStore.open(db);
     aliceKey = key("alice");
     bobKey = key("bob");
   }
@@ -207,7 +218,7 @@ class SqliteOwnershipStoreTest {
 
   @Test
   void aSecondInstanceSeesWritesAtOnce() {
-    try (SqliteOwnershipStore other = SqliteOwnershipStore.open(db)) {
+    try (JdbcOwnershipStore other = JdbcOwnershipStore.open(db)) {
       // Read first, so any caching would show up as a stale answer below.
       assertThat(store.findOwner("alice")).isEmpty();
       assertThat(store.findSandbox("demo")).isEmpty();
@@ -226,7 +237,7 @@ class SqliteOwnershipStoreTest {
   void concurrentWritersFromTwoInstancesAllSucceed() throws Exception {
     store.addOwner("alice", List.of(aliceKey));
     ExecutorService pool = Executors.newFixedThreadPool(4);
-    try (SqliteOwnershipStore other = SqliteOwnershipStore.open(db)) {
+    try (JdbcOwnershipStore other = JdbcOwnershipStore.open(db)) {
       List<Future<?>> futures = new ArrayList<>();
       for (int i = 0; i < 40; i++) {
         OwnershipStore s = i % 2 == 0 ? store : other;
@@ -265,7 +276,7 @@ class SqliteOwnershipStoreTest {
         Statement st = c.createStatement()) {
       st.executeUpdate("CREATE TABLE schema_version (version INTEGER NOT NULL)");
       st.executeUpdate("INSERT INTO schema_version VALUES (1)");
-      for (String ddl : SqliteOwnershipStore.MIGRATIONS.get(0)) {
+      for (String ddl : migration("V1__tables.sql")) {
         st.executeUpdate(ddl);
       }
       st.executeUpdate("INSERT INTO owners VALUES ('alice', '2026-01-02T03:04:05Z')");
@@ -279,15 +290,21 @@ class SqliteOwnershipStoreTest {
           "INSERT INTO sandboxes VALUES ('demo', 'alice', 'local', NULL, NULL, 'created',"
               + " '2026-01-02T03:04:06Z')");
     }
-    store = SqliteOwnershipStore.open(old);
+    store = JdbcOwnershipStore.open(old);
     assertThat(store.migratedFrom()).isEqualTo(1);
     assertThat(store.findOwner("alice").get().keys()).containsExactly(aliceKey);
     assertThat(store.findSandbox("demo").get().owner()).isEqualTo("alice");
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + old);
         Statement st = c.createStatement()) {
-      try (ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+      // Baselined at 1 by Flyway, migrated to the latest; the hand-rolled table is gone.
+      try (ResultSet rs =
+          st.executeQuery(
+              "SELECT MAX(CAST(version AS INTEGER)) FROM flyway_schema_history WHERE success")) {
         rs.next();
-        assertThat(rs.getInt(1)).isEqualTo(SqliteOwnershipStore.SCHEMA_VERSION);
+        assertThat(rs.getInt(1)).isEqualTo(LATEST_SCHEMA);
+      }
+      try (ResultSet rs =
+          st.executeQuery("SELECT name FROM sqlite_master WHERE name = 'schema_version'")) {
         assertThat(rs.next()).isFalse();
       }
       try (ResultSet rs =
@@ -297,17 +314,21 @@ class SqliteOwnershipStoreTest {
     }
     // Opening again changes nothing.
     store.close();
-    store = SqliteOwnershipStore.open(old);
-    assertThat(store.migratedFrom()).isEqualTo(SqliteOwnershipStore.SCHEMA_VERSION);
+    store = JdbcOwnershipStore.open(old);
+    assertThat(store.migratedFrom()).isEqualTo(LATEST_SCHEMA);
   }
 
   @Test
   void aNewerDatabaseIsRefused() throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
         Statement st = c.createStatement()) {
-      st.executeUpdate("UPDATE schema_version SET version = 99");
+      st.executeUpdate(
+          "INSERT INTO flyway_schema_history (installed_rank, version, description, type,"
+              + " script, checksum, installed_by, installed_on, execution_time, success)"
+              + " VALUES (99, '99', 'future', 'SQL', 'V99__future.sql', 0, 'newer gateway',"
+              + " '2030-01-01 00:00:00', 0, 1)");
     }
-    assertThatThrownBy(() -> SqliteOwnershipStore.open(db))
+    assertThatThrownBy(() -> JdbcOwnershipStore.open(db))
         .isInstanceOfSatisfying(
             StoreException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IO))
         .hasMessageContaining("schema version 99");
@@ -315,11 +336,11 @@ class SqliteOwnershipStoreTest {
 
   @Test
   void onlyPlainSqliteFileUrls() {
-    assertThat(reasonOf(() -> SqliteOwnershipStore.open("jdbc:postgresql://x/y")))
+    assertThat(reasonOf(() -> JdbcOwnershipStore.open("jdbc:mysql://x/y", null)))
         .isEqualTo(Reason.INVALID);
-    assertThat(reasonOf(() -> SqliteOwnershipStore.open("jdbc:sqlite::memory:")))
+    assertThat(reasonOf(() -> JdbcOwnershipStore.open("jdbc:sqlite::memory:", null)))
         .isEqualTo(Reason.INVALID);
-    try (SqliteOwnershipStore s = SqliteOwnershipStore.open("jdbc:sqlite:" + db)) {
+    try (JdbcOwnershipStore s = JdbcOwnershipStore.open("jdbc:sqlite:" + db, null)) {
       assertThat(s.isEmpty()).isTrue();
     }
   }
