@@ -35,6 +35,7 @@ class FrontDoorTest {
   private static final Duration GRACE = Duration.ofSeconds(5);
   private static final int MAX_STARTUPS = 4;
   private static final int PER_SANDBOX = 3;
+  private static final String CAPPED = "capped";
 
   @TempDir static Path dir;
   static GatewayFixture gateway;
@@ -64,6 +65,8 @@ class FrontDoorTest {
                           PER_SANDBOX));
             });
     ssh = gateway.ssh();
+    // Its own sandbox, so that connections of the other tests, closing as it starts, never count.
+    gateway.addSandbox(CAPPED, GatewayFixture.OWNER);
   }
 
   @AfterAll
@@ -110,7 +113,7 @@ class FrontDoorTest {
       MinaClient.Output out = new MinaClient.Output();
       exec.setOut(out);
       exec.open().verify(Timeouts.COMMAND);
-      MinaClient.awaitExit(exec, Timeouts.COMMAND);
+      MinaClient.awaitClosed(exec, Timeouts.COMMAND);
       assertThat(out.text()).isEqualTo("still here\n");
       assertThat(exec.getExitStatus()).isZero();
     }
@@ -121,18 +124,20 @@ class FrontDoorTest {
     List<MinaClient> held = new ArrayList<>();
     try {
       for (int i = 0; i < PER_SANDBOX; i++) {
-        held.add(MinaClient.connect(gateway));
+        held.add(MinaClient.connect(gateway, CAPPED, gateway.aliceKey()));
       }
-      OpenSsh.Result refused = ssh.ssh(GatewayFixture.SANDBOX, "true", "-o", "LogLevel=INFO");
+      OpenSsh.Result refused = ssh.ssh(CAPPED, "true", "-o", "LogLevel=INFO");
       assertThat(refused.exitCode()).isEqualTo(255);
       assertThat(refused.stderr())
-          .contains("too many connections to sandbox demo (limit " + PER_SANDBOX + ")");
+          .contains("too many connections to sandbox " + CAPPED + " (limit " + PER_SANDBOX + ")");
+      // Other sandboxes of the same owner are not affected.
+      assertThat(ssh.ssh(GatewayFixture.SANDBOX, "true").exitCode()).isZero();
 
       held.remove(0).close();
       Eventually.until(
           "a slot is free again",
           Timeouts.EVENTUALLY,
-          () -> ssh.ssh(GatewayFixture.SANDBOX, "true").exitCode() == 0);
+          () -> ssh.ssh(CAPPED, "true").exitCode() == 0);
     } finally {
       for (MinaClient c : held) {
         c.close();
