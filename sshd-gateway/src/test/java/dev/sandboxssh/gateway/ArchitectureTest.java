@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Holds the package arrows of DESIGN.md: CLI/app -> server -> {auth, bridge} -> {routing, session,
- * SDK} -> generated API, with config and store underneath everything.
+ * SDK} -> generated API, with config, store and the events interface underneath everything; ops
+ * (metrics, health, audit) is wired by the app alone.
  */
 class ArchitectureTest {
   private static JavaClasses classes;
@@ -30,6 +31,8 @@ class ArchitectureTest {
         .consideringOnlyDependenciesInLayers()
         .layer("cli")
         .definedBy("dev.sandboxssh.gateway.cli..", "dev.sandboxssh.gateway.app..")
+        .layer("ops")
+        .definedBy("dev.sandboxssh.gateway.ops..")
         .layer("server")
         .definedBy("dev.sandboxssh.gateway.server..")
         .layer("auth")
@@ -43,9 +46,14 @@ class ArchitectureTest {
         .layer("sdk")
         .definedBy("dev.sandboxssh.sdk..")
         .layer("foundation")
-        .definedBy("dev.sandboxssh.gateway.store..", "dev.sandboxssh.gateway.config..")
+        .definedBy(
+            "dev.sandboxssh.gateway.store..",
+            "dev.sandboxssh.gateway.config..",
+            "dev.sandboxssh.gateway.events..")
         .whereLayer("cli")
         .mayNotBeAccessedByAnyLayer()
+        .whereLayer("ops")
+        .mayOnlyBeAccessedByLayers("cli")
         .whereLayer("server")
         .mayOnlyBeAccessedByLayers("cli")
         .whereLayer("auth")
@@ -69,6 +77,32 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage("dev.sandboxssh.api..", "io.grpc..")
+        .check(classes);
+  }
+
+  @Test
+  void onlyOpsKnowsHowEventsAreRecorded() {
+    // Everything else reports through GatewayEvents; Micrometer, the HTTP server and the JSON
+    // encoder stay behind it.
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.sandboxssh.gateway..", "dev.sandboxssh.sdk..")
+        .and()
+        .resideOutsideOfPackage("dev.sandboxssh.gateway.ops..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.micrometer..", "com.sun.net.httpserver..", "net.logstash..")
+        .check(classes);
+  }
+
+  @Test
+  void eventsDependOnNothingOfTheGateway() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.sandboxssh.gateway.events..")
+        .should()
+        .dependOnClassesThat()
+        .resideOutsideOfPackages("java..", "dev.sandboxssh.gateway.events..")
         .check(classes);
   }
 

@@ -197,6 +197,20 @@ public final class ConfigLoader {
                 d.auth().certificatePrincipals()),
             au.nullablePath("revoked-keys", d.auth().revokedKeys()));
     au.finish();
+
+    Section me = s.section("metrics");
+    var metrics =
+        new GatewayConfig.Metrics(
+            me.string("host", d.metrics().host(), false), me.integer("port", d.metrics().port()));
+    me.finish();
+
+    Section ad = s.section("audit");
+    var audit = new GatewayConfig.Audit(ad.nullablePath("file", d.audit().file()));
+    ad.finish();
+
+    Section sd = s.section("shutdown");
+    var shutdown = new GatewayConfig.Shutdown(sd.duration("grace", d.shutdown().grace()));
+    sd.finish();
     s.finish();
 
     // Fields with a type problem kept their default above, so the record's own checks still run
@@ -222,7 +236,10 @@ public final class ConfigLoader {
               sftp,
               sessions,
               preAuth,
-              auth);
+              auth,
+              metrics,
+              audit,
+              shutdown);
     } catch (ConfigException e) {
       problems.addAll(e.problems());
     }

@@ -35,7 +35,10 @@ public record GatewayConfig(
     Sftp sftp,
     Sessions sessions,
     PreAuth preAuth,
-    Auth auth) {
+    Auth auth,
+    Metrics metrics,
+    Audit audit,
+    Shutdown shutdown) {
 
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
@@ -338,6 +341,35 @@ public record GatewayConfig(
     }
   }
 
+  /**
+   * Prometheus metrics, {@code /healthz} and {@code /readyz} over HTTP.
+   *
+   * @param host address the HTTP port listens on
+   * @param port the HTTP port; 0 means no HTTP port at all
+   */
+  public record Metrics(String host, int port) {}
+
+  /**
+   * The audit log: one JSON line per login, session, command, forward and file operation, through
+   * the {@code audit} logger of logback.xml.
+   *
+   * @param file where the lines go: a file (appended to), {@code -} for stdout, or null for none
+   */
+  public record Audit(Path file) {
+    /** Whether the lines go to stdout. */
+    public boolean toStdout() {
+      return file != null && file.toString().equals("-");
+    }
+  }
+
+  /**
+   * How the gateway stops on SIGTERM.
+   *
+   * @param grace open sessions may run this long after the gateway stopped listening; those left
+   *     are then closed with a message
+   */
+  public record Shutdown(Duration grace) {}
+
   /** A principal a user certificate may name to be accepted. */
   public enum Principal {
     /** The id of the sandbox logged into. */
@@ -390,7 +422,10 @@ public record GatewayConfig(
                 Duration.ofSeconds(15),
                 Duration.ofMinutes(10),
                 List.of())),
-        new Auth(List.of(Principal.SANDBOX, Principal.OWNER), null));
+        new Auth(List.of(Principal.SANDBOX, Principal.OWNER), null),
+        new Metrics("127.0.0.1", 0),
+        new Audit(null),
+        new Shutdown(Duration.ofSeconds(30)));
   }
 
   /** Checks every field and names each bad one in one exception. */
@@ -548,6 +583,23 @@ public record GatewayConfig(
           !auth.certificatePrincipals().isEmpty(),
           "auth.certificate-principals: must list sandbox, owner and/or any");
     }
+    if (check(problems, metrics != null, "metrics: must be set")) {
+      check(
+          problems,
+          metrics.host() != null && !metrics.host().isBlank(),
+          "metrics.host: must not be empty");
+      check(
+          problems,
+          metrics.port() >= 0 && metrics.port() <= 65535,
+          "metrics.port: must be 0..65535 (0 is off), got " + metrics.port());
+    }
+    check(problems, audit != null, "audit: must be set");
+    if (check(problems, shutdown != null, "shutdown: must be set")) {
+      check(
+          problems,
+          shutdown.grace() != null && !shutdown.grace().isNegative(),
+          "shutdown.grace: must be >= 0");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -610,6 +662,27 @@ public record GatewayConfig(
     return c.build();
   }
 
+  /** This config with another {@code metrics} section. */
+  public GatewayConfig withMetrics(Metrics metrics) {
+    Copy c = new Copy(this);
+    c.metrics = metrics;
+    return c.build();
+  }
+
+  /** This config with another {@code audit} section. */
+  public GatewayConfig withAudit(Audit audit) {
+    Copy c = new Copy(this);
+    c.audit = audit;
+    return c.build();
+  }
+
+  /** This config with another {@code shutdown} section. */
+  public GatewayConfig withShutdown(Shutdown shutdown) {
+    Copy c = new Copy(this);
+    c.shutdown = shutdown;
+    return c.build();
+  }
+
   /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */
   public DataDir dataLayout() {
     return new DataDir(dataDir);
@@ -642,6 +715,9 @@ public record GatewayConfig(
     Sessions sessions;
     PreAuth preAuth;
     Auth auth;
+    Metrics metrics;
+    Audit audit;
+    Shutdown shutdown;
 
     Copy(GatewayConfig c) {
       host = c.host;
@@ -662,6 +738,9 @@ public record GatewayConfig(
       sessions = c.sessions;
       preAuth = c.preAuth;
       auth = c.auth;
+      metrics = c.metrics;
+      audit = c.audit;
+      shutdown = c.shutdown;
     }
 
     GatewayConfig build() {
@@ -683,7 +762,10 @@ public record GatewayConfig(
           sftp,
           sessions,
           preAuth,
-          auth);
+          auth,
+          metrics,
+          audit,
+          shutdown);
     }
   }
 

@@ -29,6 +29,12 @@ class LogbackConfigTest {
       assertThat(ctx.getLogger("io.grpc.netty").getEffectiveLevel()).isEqualTo(Level.WARN);
       assertThat(ctx.getLogger("dev.sandboxssh.gateway.store").getEffectiveLevel())
           .isEqualTo(Level.INFO);
+      // The audit lines go to their own appender (audit.file), never into the human log.
+      ch.qos.logback.classic.Logger audit = ctx.getLogger("audit");
+      assertThat(audit.isAdditive()).isFalse();
+      assertThat(audit.getEffectiveLevel()).isEqualTo(Level.INFO);
+      assertThat(audit.getAppender("AUDIT"))
+          .isInstanceOf(dev.sandboxssh.gateway.ops.AuditAppender.class);
       ctx.stop();
     }
     String a = Files.readString(root);

@@ -160,7 +160,10 @@ public final class GatewayFixture implements AutoCloseable {
         d.sftp(),
         d.sessions(),
         testPreAuth(d.preAuth()),
-        d.auth());
+        d.auth(),
+        d.metrics(),
+        d.audit(),
+        d.shutdown());
   }
 
   /**
