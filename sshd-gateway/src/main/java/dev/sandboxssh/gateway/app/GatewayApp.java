@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.app;
 
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.ops.Operations;
 import dev.sandboxssh.gateway.routing.IsolatedAgentLauncher;
 import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
 import dev.sandboxssh.gateway.routing.RemoteSandboxProvider;
@@ -14,14 +15,19 @@ import dev.sandboxssh.gateway.store.OwnershipStores;
 import dev.sandboxssh.gateway.store.SandboxRecord;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Wires a gateway together from its config: store, providers, SSH server. */
+/**
+ * Wires a gateway together from its config: operations (metrics, health, audit), store, providers,
+ * SSH server; and stops it, at once or after a drain.
+ */
 public final class GatewayApp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GatewayApp.class);
 
@@ -33,10 +39,14 @@ public final class GatewayApp implements AutoCloseable {
   private final LocalSandboxProvider local;
   private final SandboxResolver resolver;
   private final GatewayServer server;
+  private final Operations ops;
+  private volatile boolean draining;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private GatewayApp(GatewayConfig config) throws IOException {
     this.config = config;
     this.dataDir = new DataDir(config.dataDir()).create();
+    this.ops = Operations.create(config);
     this.store = OwnershipStores.open(config);
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
@@ -53,21 +63,27 @@ public final class GatewayApp implements AutoCloseable {
             launcher,
             config.agent().connectTimeout(),
             config.local().idleTimeout(),
-            scheduler);
+            scheduler,
+            ops.events());
+    ops.watchRunningAgents("local", local::runningAgents);
     this.resolver =
         new SandboxResolver(
             Map.of(
                 SandboxRecord.Provider.LOCAL,
                 local,
                 SandboxRecord.Provider.REMOTE,
-                new RemoteSandboxProvider(config.agent().connectTimeout())));
-    this.server = new GatewayServer(GatewayServer.defaultSshServer(), config, store, resolver);
+                new RemoteSandboxProvider(config.agent().connectTimeout())),
+            ops.events());
+    this.server =
+        new GatewayServer(GatewayServer.defaultSshServer(), config, store, resolver, ops.events());
   }
 
   /** Builds and starts a gateway; the caller closes it. */
   public static GatewayApp start(GatewayConfig config) throws IOException {
     GatewayApp app = new GatewayApp(config);
     try {
+      // Before the SSH port: /healthz answers during the start, and /readyz says 503 until it.
+      app.ops.serveHttp(app.readiness());
       app.server.start();
     } catch (IOException | RuntimeException e) {
       app.close();
@@ -105,7 +121,8 @@ public final class GatewayApp implements AutoCloseable {
         .addShutdownHook(
             new Thread(
                 () -> {
-                  app.close();
+                  // SIGTERM: no new connections, open sessions get shutdown.grace to finish.
+                  app.shutdown();
                   stopped.countDown();
                 },
                 "gateway-shutdown"));
@@ -128,14 +145,95 @@ public final class GatewayApp implements AutoCloseable {
     return store;
   }
 
+  /** The operations port (metrics, health), or -1 when {@code metrics.port} is 0. */
+  public int metricsPort() {
+    return ops.port();
+  }
+
+  /** What {@code /readyz} asks: the SSH port accepting, and a cheap query of the store. */
+  private Operations.Readiness readiness() {
+    return new Operations.Readiness() {
+      @Override
+      public boolean listening() {
+        return server.isAccepting();
+      }
+
+      @Override
+      public boolean draining() {
+        return draining;
+      }
+
+      @Override
+      public void queryStore() {
+        // One indexed lookup; whether the sandbox exists does not matter, only that it answers.
+        store.findSandbox("readyz");
+      }
+    };
+  }
+
+  /**
+   * Stops accepting connections, then waits up to {@code grace} for the open ones to end; those
+   * left are disconnected with a message. Named sessions live on in their agents (see {@link
+   * #close}). Returns how many connections had to be disconnected.
+   */
+  public int drain(Duration grace) {
+    draining = true;
+    server.stopAccepting();
+    int open = server.openConnections();
+    log.info(
+        "draining: no new connections; {} open connection(s) get up to {} s to finish",
+        open,
+        grace.toSeconds());
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (server.openConnections() > 0 && System.nanoTime() - deadline < 0) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    int left = server.openConnections();
+    if (left > 0) {
+      log.info("drain: disconnecting {} connection(s) still open", left);
+      server.disconnectAll("gateway is shutting down");
+      // The disconnect messages go out before the server closes the sockets.
+      long flush = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+      while (server.openConnections() > 0 && System.nanoTime() - flush < 0) {
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    return left;
+  }
+
+  /** What SIGTERM does: {@link #drain} for {@code shutdown.grace}, then {@link #close}. */
+  public void shutdown() {
+    try {
+      drain(config.shutdown().grace());
+    } finally {
+      close();
+    }
+  }
+
   /** The local provider, for tests that watch agents start and stop. */
   public LocalSandboxProvider localProvider() {
     return local;
   }
 
-  /** Stops the server, then every agent it started, then the store. */
+  /**
+   * Stops the server, then every agent it started (but those holding named sessions, which outlive
+   * it), then the store; only the first call does anything (a shutdown hook and a caller may both).
+   */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     try {
       server.close();
     } catch (IOException e) {
@@ -144,5 +242,6 @@ public final class GatewayApp implements AutoCloseable {
     resolver.close();
     scheduler.shutdownNow();
     store.close();
+    ops.close();
   }
 }

@@ -38,6 +38,21 @@ public final class OffloadedUserAuthServiceFactory extends ServerUserAuthService
   /** Set once the client tried an authentication method other than "none". */
   public static final AttributeKey<Boolean> AUTH_ATTEMPTED = new AttributeKey<>();
 
+  /**
+   * The last refusal of a login on this connection: for the one metric and audit line of a
+   * connection that never logged in (a client offering several keys has each refused in turn).
+   */
+  public static final AttributeKey<Refusal> LAST_REFUSAL = new AttributeKey<>();
+
+  /**
+   * Why a login was refused.
+   *
+   * @param reason a {@link LoginFailure} label, or {@code too-many-connections}
+   * @param user the SSH user name asked for
+   * @param key the fingerprint of the refused key, or null
+   */
+  public record Refusal(String reason, String user, String key) {}
+
   private static final Logger LOG = LoggerFactory.getLogger(OffloadedUserAuthServiceFactory.class);
 
   private final Executor workers;
@@ -74,6 +89,9 @@ public final class OffloadedUserAuthServiceFactory extends ServerUserAuthService
         String sandbox = login.sandbox() != null ? login.sandbox().id() : null;
         String refusal = caps.acquire(owner, sandbox);
         if (refusal != null) {
+          session.setAttribute(
+              LAST_REFUSAL,
+              new Refusal("too-many-connections", login.name().base(), login.keyFingerprint()));
           LOG.warn(
               "login refused: too-many-connections user={} from={} {}",
               login.name().base(),

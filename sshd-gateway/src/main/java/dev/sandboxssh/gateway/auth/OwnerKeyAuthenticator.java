@@ -59,6 +59,9 @@ public final class OwnerKeyAuthenticator implements PublickeyAuthenticator {
   static void refused(
       LoginFailure failure, String user, String fingerprint, ServerSession session, String why) {
     // The client only sees "Permission denied (publickey)"; the precise reason is for operators.
+    session.setAttribute(
+        OffloadedUserAuthServiceFactory.LAST_REFUSAL,
+        new OffloadedUserAuthServiceFactory.Refusal(failure.label(), user, fingerprint));
     log.warn(
         "login refused: {} user={} key={} from={} {}",
         failure.label(),

@@ -2,10 +2,15 @@ package dev.sandboxssh.gateway.bridge;
 
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.session.SessionContext;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.apache.sshd.common.SshConstants;
+import org.apache.sshd.common.channel.Channel;
+import org.apache.sshd.common.channel.ChannelListener;
 import org.apache.sshd.common.channel.PtyMode;
 import org.apache.sshd.common.channel.RequestHandler;
 import org.apache.sshd.common.util.buffer.Buffer;
@@ -17,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A session channel that screens what clients ask before it reaches a sandbox: env names by policy,
  * PTY sizes clamped, and that can end with {@code exit-signal}, which MINA's own channel cannot
- * send.
+ * send. It reports its start (shell, exec with its command, scp, a subsystem) and its end with the
+ * exit status to the session's {@link SessionContext}, whatever serves it.
  */
 public final class GatewayChannelSession extends ChannelSession {
   private static final Logger log = LoggerFactory.getLogger(GatewayChannelSession.class);
@@ -26,11 +32,35 @@ public final class GatewayChannelSession extends ChannelSession {
   private final GatewayConfig.Limits limits;
   private final Map<String, String> acceptedEnv = new LinkedHashMap<>();
   private volatile PtyRequest pty;
+  // What the channel runs, once a shell, exec or subsystem request was accepted; how it ended; and
+  // whether its start and its close were seen, so that its end is reported once, after its start.
+  private final Object events = new Object();
+  private String kind;
+  private SessionContext context;
+  private long startedNanos;
+  private boolean startReported;
+  private boolean closed;
+  private volatile String exit;
+
+  /** What MINA's ScpCommandFactory serves itself rather than pass on as a command. */
+  private static final Pattern SCP = Pattern.compile("scp\\s.*", Pattern.DOTALL);
 
   /** A channel screened by {@code envPolicy} and {@code limits}. */
   public GatewayChannelSession(EnvPolicy envPolicy, GatewayConfig.Limits limits) {
     this.envPolicy = envPolicy;
     this.limits = limits;
+    addChannelListener(
+        new ChannelListener() {
+          @Override
+          public void channelClosed(Channel channel, Throwable reason) {
+            synchronized (events) {
+              closed = true;
+              if (startReported) {
+                reportEnd();
+              }
+            }
+          }
+        });
   }
 
   /** The env requests accepted so far (name to value). */
@@ -88,6 +118,49 @@ public final class GatewayChannelSession extends ChannelSession {
     return super.handleWindowChangeParsed(c, r, width, height);
   }
 
+  @Override
+  protected RequestHandler.Result handleShellParsed(String request) throws IOException {
+    return started(super.handleShellParsed(request), "shell", null);
+  }
+
+  @Override
+  protected RequestHandler.Result handleExecParsed(String request, String command)
+      throws IOException {
+    RequestHandler.Result result = super.handleExecParsed(request, command);
+    return started(result, SCP.matcher(command).matches() ? "scp" : "exec", command);
+  }
+
+  @Override
+  protected RequestHandler.Result handleSubsystemParsed(String request, String subsystem)
+      throws IOException {
+    return started(super.handleSubsystemParsed(request, subsystem), subsystem, null);
+  }
+
+  /** Reports the start of what the channel runs, once; its end follows when the channel closes. */
+  private RequestHandler.Result started(RequestHandler.Result result, String what, String command) {
+    boolean accepted =
+        result == RequestHandler.Result.ReplySuccess || result == RequestHandler.Result.Replied;
+    synchronized (events) {
+      if (!accepted || startReported) {
+        return result;
+      }
+      kind = what;
+      startedNanos = System.nanoTime();
+      startReported = true;
+      // Kept: the session's attributes may be gone by the time its channels are closed.
+      context = SessionContext.of(getSession());
+      context.sessionStarted(what, command, pty != null);
+      if (closed) {
+        reportEnd(); // a command that ended before its request was answered
+      }
+    }
+    return result;
+  }
+
+  private void reportEnd() {
+    context.sessionEnded(kind, exit, Duration.ofNanos(System.nanoTime() - startedNanos));
+  }
+
   /** ssh -A: policy decides; the socket is made when the process starts (ProcessBridge). */
   @Override
   protected RequestHandler.Result handleAgentForwardingParsed(String requestType) {
@@ -114,6 +187,7 @@ public final class GatewayChannelSession extends ChannelSession {
    */
   @Override
   protected void closeShell(int exitValue, boolean closeImmediately) throws IOException {
+    exit = Integer.toString(exitValue);
     if (isClosing()) {
       commandExitFuture.setClosed();
       return;
@@ -128,6 +202,7 @@ public final class GatewayChannelSession extends ChannelSession {
    * exit-signal}): the request, then EOF and close (the order matters as in {@link #closeShell}).
    */
   public void exitWithSignal(String signal, boolean coreDumped) throws IOException {
+    exit = signal;
     if (isClosing()) {
       commandExitFuture.setClosed();
       return;

@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.DataDir;
+import dev.sandboxssh.gateway.events.GatewayEvents;
 import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.gateway.store.SandboxRecord;
 import dev.sandboxssh.sdk.Sandbox;
@@ -57,6 +58,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private final Duration connectTimeout;
   private final Duration idleTimeout;
   private final ScheduledExecutorService scheduler;
+  private final GatewayEvents events;
   private final Map<String, LocalAgent> agents = new HashMap<>();
   private boolean closed;
 
@@ -64,13 +66,16 @@ public final class LocalSandboxProvider implements SandboxProvider {
    * Serves sandboxes under {@code dataDir}, starting agents with {@code launcher}.
    *
    * @param scheduler runs idle stops; owned by the caller
+   * @param events where each agent's start time is reported
    */
   public LocalSandboxProvider(
       DataDir dataDir,
       AgentLauncher launcher,
       Duration connectTimeout,
       Duration idleTimeout,
-      ScheduledExecutorService scheduler) {
+      ScheduledExecutorService scheduler,
+      GatewayEvents events) {
+    this.events = events;
     this.dataDir = new DataDir(dataDir.root().toAbsolutePath());
     this.launcher = launcher;
     this.connectTimeout = connectTimeout;
@@ -137,6 +142,17 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
     launcher.close();
+  }
+
+  /** Agents running now, started by this gateway or taken over from an earlier one. */
+  public synchronized int runningAgents() {
+    int n = 0;
+    for (LocalAgent agent : agents.values()) {
+      if (agent.handle != null && agent.handle.isAlive()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /**
@@ -319,6 +335,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         launcher.listening(spec, process);
         connect(socket, secret);
         AgentProbe.check(id, client, connectTimeout);
+        events.agentStarted(Duration.ofNanos(System.nanoTime() - started));
         log.info(
             "agent started: sandbox={} pid={} in {} ms ({})",
             id,

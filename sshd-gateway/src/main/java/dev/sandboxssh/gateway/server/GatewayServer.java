@@ -14,6 +14,7 @@ import dev.sandboxssh.gateway.bridge.files.SandboxFileSystemProvider;
 import dev.sandboxssh.gateway.bridge.forward.ContextSandbox;
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.events.GatewayEvents;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
 import dev.sandboxssh.gateway.store.OwnershipStore;
 import java.io.IOException;
@@ -23,8 +24,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.sshd.common.SshConstants;
+import org.apache.sshd.common.session.helpers.AbstractSession;
 import org.apache.sshd.core.CoreModuleProperties;
+import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.SshServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The SSH server users talk to: public-key logins checked against the ownership table, and session
@@ -33,15 +39,26 @@ import org.apache.sshd.server.SshServer;
  * <p>It takes the {@link SshServer} to configure, so that tests can hand in one of their own.
  */
 public final class GatewayServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(GatewayServer.class);
+
   private final SshServer sshd;
+  private final PreAuthGuard preAuth;
+  private volatile boolean accepting;
   private final GatewayConfig config;
   private final ExecutorService authLookups;
   private final ExecutorService bridgeThreads;
   private final Forwarding forwarding;
 
-  /** A gateway on {@code sshd}, routing logins through {@code store} and {@code resolver}. */
+  /**
+   * A gateway on {@code sshd}, routing logins through {@code store} and {@code resolver}, reporting
+   * to {@code events}.
+   */
   public GatewayServer(
-      SshServer sshd, GatewayConfig config, OwnershipStore store, SandboxResolver resolver)
+      SshServer sshd,
+      GatewayConfig config,
+      OwnershipStore store,
+      SandboxResolver resolver,
+      GatewayEvents events)
       throws IOException {
     this.sshd = sshd;
     this.config = config;
@@ -71,7 +88,8 @@ public final class GatewayServer implements AutoCloseable {
             new ChannelLimits(
                 limits.maxSessionsPerConnection(), limits.maxChannelsPerConnection())));
     // Before any other listener: a connection it refuses is closed as it is accepted.
-    sshd.addSessionListener(new PreAuthGuard(config.preAuth()));
+    this.preAuth = new PreAuthGuard(config.preAuth(), events);
+    sshd.addSessionListener(preAuth);
     CoreModuleProperties.AUTH_TIMEOUT.set(sshd, config.preAuth().graceTime());
     sshd.setPasswordAuthenticator(null);
     sshd.setKeyboardInteractiveAuthenticator(null);
@@ -93,7 +111,7 @@ public final class GatewayServer implements AutoCloseable {
     // After forwarding, which sets the global request handlers: every host key, current and next,
     // is announced after login (hostkeys-00@openssh.com) and proven on request.
     HostKeyAnnouncement.install(sshd, hostKeys, bridgeThreads);
-    sshd.addSessionListener(new SessionLifecycle(resolver));
+    sshd.addSessionListener(new SessionLifecycle(resolver, events));
 
     // A client that stops reading must only pause its own output, however long it pauses;
     // dead connections are found by keepalives, not by this timeout.
@@ -108,14 +126,57 @@ public final class GatewayServer implements AutoCloseable {
     CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "sandbox-ssh");
   }
 
-  /** MINA's server with its defaults, before this class narrows them. */
+  /**
+   * MINA's server with its defaults, before this class narrows them; one whose port {@link
+   * #stopAccepting} can close while its sessions go on.
+   */
   public static SshServer defaultSshServer() {
-    return SshServer.setUpDefaultServer();
+    return ServerBuilder.builder().factory(DrainableSshServer::new).build();
   }
 
   /** Starts listening. */
   public void start() throws IOException {
     sshd.start();
+    accepting = true;
+  }
+
+  /**
+   * Stops accepting connections, for a drain before the gateway stops: the port is closed (a new
+   * client gets "connection refused", and a load balancer sends it to another gateway), and a
+   * connection accepted just before is refused; open sessions go on.
+   */
+  public void stopAccepting() {
+    accepting = false;
+    preAuth.refuseAll();
+    if (sshd instanceof DrainableSshServer drainable) {
+      drainable.unbind();
+    } else {
+      log.warn("this SSH server cannot close its port early; new connections are refused instead");
+    }
+  }
+
+  /** Whether the SSH port accepts connections: started, and neither draining nor closed. */
+  public boolean isAccepting() {
+    return accepting && sshd.isStarted();
+  }
+
+  /** Connections open now, logged in or not. */
+  public int openConnections() {
+    return sshd.getActiveSessions().size();
+  }
+
+  /**
+   * Ends every open connection with an SSH disconnect that carries {@code message}, which OpenSSH's
+   * client prints ("Received disconnect from ...: 11: MESSAGE").
+   */
+  public void disconnectAll(String message) {
+    for (AbstractSession session : sshd.getActiveSessions()) {
+      try {
+        session.disconnect(SshConstants.SSH2_DISCONNECT_BY_APPLICATION, message);
+      } catch (IOException | RuntimeException e) {
+        session.close(true);
+      }
+    }
   }
 
   /** The port bound (the chosen one when the config said 0). */
@@ -126,12 +187,22 @@ public final class GatewayServer implements AutoCloseable {
   /** Stops listening and closes every session. */
   @Override
   public void close() throws IOException {
+    accepting = false;
     try {
       sshd.stop(true);
     } finally {
       authLookups.shutdownNow();
       bridgeThreads.shutdownNow();
       forwarding.close();
+    }
+  }
+
+  /** MINA's server with access to its acceptor, which it otherwise closes only with everything. */
+  private static final class DrainableSshServer extends SshServer {
+    void unbind() {
+      if (acceptor != null) {
+        acceptor.unbind();
+      }
     }
   }
 

@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.server;
 
 import dev.sandboxssh.gateway.auth.OffloadedUserAuthServiceFactory;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.events.GatewayEvents;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -37,12 +38,15 @@ final class PreAuthGuard implements SessionListener {
   private final GatewayConfig.MaxStartups maxStartups;
   private final Duration graceTime;
   private final SourcePenalties penalties;
+  private final GatewayEvents events;
+  private volatile boolean draining;
   private final AtomicInteger unauthenticated = new AtomicInteger();
   private final AtomicInteger dropsUnlogged = new AtomicInteger();
   private final AtomicLong lastDropLog =
       new AtomicLong(System.nanoTime() - DROP_LOG_INTERVAL_NANOS);
 
-  PreAuthGuard(GatewayConfig.PreAuth config) {
+  PreAuthGuard(GatewayConfig.PreAuth config, GatewayEvents events) {
+    this.events = events;
     this.maxStartups = config.maxStartups();
     this.graceTime = config.graceTime();
     this.penalties = new SourcePenalties(config.penalties(), System::nanoTime);
@@ -53,16 +57,30 @@ final class PreAuthGuard implements SessionListener {
     return unauthenticated.get();
   }
 
+  /**
+   * Refuses every connection from now on: the gateway drains before it stops. Its port is closed
+   * too, but a connection accepted just before would otherwise still begin a login.
+   */
+  void refuseAll() {
+    draining = true;
+  }
+
   @Override
   public void sessionCreated(Session session) {
     InetAddress source = source(session);
+    if (draining) {
+      events.connectionRefused("draining", String.valueOf(session.getRemoteAddress()));
+      throw new ConnectionRefused("the gateway is stopping");
+    }
     if (source != null && !penalties.refusedFor(source).isZero()) {
       // Logged once, when the refusal began.
+      events.connectionRefused("source-penalty", String.valueOf(session.getRemoteAddress()));
       throw new ConnectionRefused("source " + SourcePenalties.key(source) + " is penalised");
     }
     int open = unauthenticated.get();
     if (drop(open)) {
       logDrop(open, session.getRemoteAddress());
+      events.connectionRefused("max-startups", String.valueOf(session.getRemoteAddress()));
       throw new ConnectionRefused("past max-startups " + maxStartups);
     }
     unauthenticated.incrementAndGet();

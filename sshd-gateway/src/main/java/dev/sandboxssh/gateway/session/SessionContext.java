@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.session;
 
+import dev.sandboxssh.gateway.events.GatewayEvents;
 import dev.sandboxssh.gateway.routing.SandboxLease;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
 import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
@@ -18,6 +19,9 @@ import org.apache.sshd.common.session.Session;
  * (taken by the first channel that needs it and held until the connection ends), and what the
  * session did, for the one log line written when it ends. An owner who logged in under their own
  * name has no sandbox until they {@link #choose} one.
+ *
+ * <p>It is also where the connection's channels report to {@link GatewayEvents} (metrics, the audit
+ * log), each event naming who: the connection's id, owner, sandbox, key and source.
  */
 public final class SessionContext implements AutoCloseable {
   /** The session attribute holding the context. */
@@ -37,17 +41,30 @@ public final class SessionContext implements AutoCloseable {
   private boolean closed;
   // Fixed at login: an owner's own name, where a sandbox is chosen later (or never).
   private final boolean ownerLogin;
+  private final String id;
+  private final String user;
+  private final String key;
+  private final GatewayEvents events;
 
   /**
    * The context of a session in which {@code owner} reached {@code sandbox} (null for the owner's
-   * own login) through the user name {@code name}.
+   * own login) through the user name {@code name}: the connection {@code id}, which logged in as
+   * {@code user} with the key {@code key} and reports to {@code events}.
    */
   public SessionContext(
       SandboxRecord sandbox,
       String owner,
       LoginName name,
       SocketAddress remote,
-      SandboxResolver resolver) {
+      SandboxResolver resolver,
+      String id,
+      String user,
+      String key,
+      GatewayEvents events) {
+    this.id = id;
+    this.user = user;
+    this.key = key;
+    this.events = events;
     this.sandbox = sandbox;
     this.ownerLogin = sandbox == null;
     this.owner = owner;
@@ -148,16 +165,56 @@ public final class SessionContext implements AutoCloseable {
   /** Counts bytes from the client into the sandbox. */
   public void addBytesIn(long n) {
     bytesIn.addAndGet(n);
+    events.bytesIn(n);
   }
 
   /** Counts bytes from the sandbox out to the client. */
   public void addBytesOut(long n) {
     bytesOut.addAndGet(n);
+    events.bytesOut(n);
+  }
+
+  /** Who this connection is, for events: the sandbox as chosen so far. */
+  public GatewayEvents.Who who() {
+    return new GatewayEvents.Who(
+        id, user, owner, sandboxId(), key, remote == null ? null : remote.toString());
+  }
+
+  /** Reports a session channel's start (see {@link GatewayEvents#sessionStarted}). */
+  public void sessionStarted(String kind, String command, boolean pty) {
+    events.sessionStarted(who(), kind, command, pty);
+  }
+
+  /** Reports a session channel's end (see {@link GatewayEvents#sessionEnded}). */
+  public void sessionEnded(String kind, String exit, Duration duration) {
+    events.sessionEnded(who(), kind, exit, duration);
+  }
+
+  /**
+   * Records a forward of {@code kind} for the end-of-session line, and reports it with its target
+   * (see {@link GatewayEvents#forwardOpened}).
+   */
+  public void forwardOpened(String kind, String target) {
+    recordChannel(kind);
+    events.forwardOpened(who(), kind, target);
+  }
+
+  /** Reports an SFTP or scp file operation (see {@link GatewayEvents#fileOperation}). */
+  public void fileOperation(
+      String protocol, String op, String path, String to, long bytes, String result) {
+    events.fileOperation(who(), protocol, op, path, to, bytes, result);
+  }
+
+  /** Reports the end of this logged-in connection, with its payload bytes. */
+  public void loggedOut() {
+    events.loggedOut(
+        who(), Duration.between(started, Instant.now()), bytesIn.get(), bytesOut.get());
   }
 
   /** The end-of-session log line. */
   public synchronized String summary() {
-    return "session end: owner=%s sandbox=%s from=%s channels=%s bytes_in=%d bytes_out=%d duration=%dms exit=%s"
+    return ("session end: owner=%s sandbox=%s from=%s channels=%s bytes_in=%d bytes_out=%d"
+            + " duration=%dms exit=%s session=%s")
         .formatted(
             owner,
             sandboxId(),
@@ -166,7 +223,8 @@ public final class SessionContext implements AutoCloseable {
             bytesIn.get(),
             bytesOut.get(),
             Duration.between(started, Instant.now()).toMillis(),
-            exits);
+            exits,
+            id);
   }
 
   /** Releases the lease. */

@@ -44,8 +44,13 @@ public final class FileTransfer {
       CommandFactory execFactory,
       SandboxFileSystemProvider provider) {
     sshd.setFileSystemFactory(new SandboxFileSystemFactory(provider));
-    sshd.setSubsystemFactories(List.of(new SandboxSftpSubsystemFactory()));
-    sshd.setCommandFactory(new ScpCommandFactory.Builder().withDelegate(execFactory).build());
+    // Every file operation of both protocols reaches the audit log and metrics.
+    FileAudit audit = new FileAudit();
+    SandboxSftpSubsystemFactory sftp = new SandboxSftpSubsystemFactory();
+    sftp.addSftpEventListener(audit);
+    sshd.setSubsystemFactories(List.of(sftp));
+    sshd.setCommandFactory(
+        new ScpCommandFactory.Builder().withDelegate(execFactory).addEventListener(audit).build());
 
     // Memory per channel stays bounded whatever the client sends: a handle costs an agent stream
     // and a small buffer, reads are shortened and larger writes refused.

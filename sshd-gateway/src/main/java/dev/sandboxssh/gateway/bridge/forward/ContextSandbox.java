@@ -39,6 +39,11 @@ public final class ContextSandbox implements SessionSandbox {
   }
 
   @Override
+  public void forwardOpened(String kind, String target) {
+    context.forwardOpened(kind, target);
+  }
+
+  @Override
   public void addBytesIn(long n) {
     context.addBytesIn(n);
   }

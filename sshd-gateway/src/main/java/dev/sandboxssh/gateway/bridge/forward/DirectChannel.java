@@ -138,7 +138,7 @@ public final class DirectChannel extends AbstractServerChannel implements Tunnel
               getChannelId(), SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, refusal));
       return opened;
     }
-    sandbox.recordChannel(kind.wireName());
+    sandbox.forwardOpened(kind.wireName(), target);
     TunnelRelay r = new TunnelRelay(kind.wireName() + " " + target, sandbox, threads);
     relay = r;
     // Dialling waits for the agent (and maybe for the sandbox to start): not on an I/O thread.

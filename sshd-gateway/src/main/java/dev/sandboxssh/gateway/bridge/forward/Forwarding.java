@@ -124,7 +124,7 @@ public final class Forwarding implements AutoCloseable {
     }
     Session session = channel.getSession();
     SessionForwards forwards = of(session).forwardsOf(session);
-    forwards.sandbox().recordChannel("auth-agent-req");
+    forwards.sandbox().forwardOpened("auth-agent-req", null);
     return forwards.agentSocket().path();
   }
 

@@ -101,7 +101,7 @@ final class RemoteForwardHandler implements RequestHandler<ConnectionService> {
       return -1;
     }
     String bindHost = address.equals("::1") || address.equals("[::1]") ? "::1" : "127.0.0.1";
-    state.sandbox().recordChannel(TCPIP_FORWARD);
+    state.sandbox().forwardOpened(TCPIP_FORWARD, address + ":" + port);
     try {
       TunnelListener[] self = new TunnelListener[1];
       AcceptHandler onAccept =
@@ -149,7 +149,7 @@ final class RemoteForwardHandler implements RequestHandler<ConnectionService> {
           sandboxId);
       return -1;
     }
-    state.sandbox().recordChannel(STREAMLOCAL_FORWARD);
+    state.sandbox().forwardOpened(STREAMLOCAL_FORWARD, path);
     try {
       AcceptHandler onAccept =
           (IncomingConnection incoming) ->

@@ -31,6 +31,14 @@ public interface SessionSandbox {
   /** Records that a channel or request of {@code kind} was opened, for the session's log line. */
   default void recordChannel(String kind) {}
 
+  /**
+   * Records that a forward of {@code kind} was opened to or at {@code target} (null for agent
+   * forwarding), for the session's log line and the audit log.
+   */
+  default void forwardOpened(String kind, String target) {
+    recordChannel(kind);
+  }
+
   /** Counts bytes relayed from the client into the sandbox. */
   default void addBytesIn(long n) {}
 
