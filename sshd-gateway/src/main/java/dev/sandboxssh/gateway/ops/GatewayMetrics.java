@@ -55,6 +55,7 @@ final class GatewayMetrics implements GatewayEvents {
   private final Counter bytesIn;
   private final Counter bytesOut;
   private final Timer agentStart;
+  private final JvmGcMetrics gc = new JvmGcMetrics();
 
   GatewayMetrics() {
     connections =
@@ -77,7 +78,7 @@ final class GatewayMetrics implements GatewayEvents {
     // The process's own health, beside the gateway's: heap, GC pauses, threads, descriptors, CPU.
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
+    gc.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
@@ -115,6 +116,7 @@ final class GatewayMetrics implements GatewayEvents {
 
   /** Releases the JVM metrics' listeners. */
   void close() {
+    gc.close(); // its GC notification listeners would outlive a gateway closed in a running JVM
     registry.close();
   }
 

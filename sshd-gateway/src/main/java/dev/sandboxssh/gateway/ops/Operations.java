@@ -21,6 +21,9 @@ import org.slf4j.LoggerFactory;
  * GatewayEvents} the rest of the gateway reports to (metrics and the audit log), and the HTTP port
  * with {@code /metrics}, {@code /healthz} and {@code /readyz}. The app creates it first and closes
  * it last.
+ *
+ * <p>The audit destination belongs to logback's one {@code audit} logger, so it is one per JVM: of
+ * gateways in one JVM (tests), the last started with an {@code audit.file} writes there.
  */
 public final class Operations implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Operations.class);

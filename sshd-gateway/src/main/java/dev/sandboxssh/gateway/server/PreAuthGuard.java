@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.server;
 import dev.sandboxssh.gateway.auth.OffloadedUserAuthServiceFactory;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.events.GatewayEvents;
+import dev.sandboxssh.gateway.session.SessionContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -69,18 +70,19 @@ final class PreAuthGuard implements SessionListener {
   public void sessionCreated(Session session) {
     InetAddress source = source(session);
     if (draining) {
-      events.connectionRefused("draining", String.valueOf(session.getRemoteAddress()));
+      events.connectionRefused("draining", SessionContext.address(session.getRemoteAddress()));
       throw new ConnectionRefused("the gateway is stopping");
     }
     if (source != null && !penalties.refusedFor(source).isZero()) {
       // Logged once, when the refusal began.
-      events.connectionRefused("source-penalty", String.valueOf(session.getRemoteAddress()));
+      events.connectionRefused(
+          "source-penalty", SessionContext.address(session.getRemoteAddress()));
       throw new ConnectionRefused("source " + SourcePenalties.key(source) + " is penalised");
     }
     int open = unauthenticated.get();
     if (drop(open)) {
       logDrop(open, session.getRemoteAddress());
-      events.connectionRefused("max-startups", String.valueOf(session.getRemoteAddress()));
+      events.connectionRefused("max-startups", SessionContext.address(session.getRemoteAddress()));
       throw new ConnectionRefused("past max-startups " + maxStartups);
     }
     unauthenticated.incrementAndGet();

@@ -95,7 +95,7 @@ final class SessionLifecycle implements SessionListener {
               null,
               null,
               refusal != null ? refusal.key() : null,
-              String.valueOf(session.getRemoteAddress())),
+              SessionContext.address(session.getRemoteAddress())),
           // Tried, yet no key was refused: a key accepted in principle, then never signed with.
           refusal != null ? refusal.reason() : "abandoned");
     }

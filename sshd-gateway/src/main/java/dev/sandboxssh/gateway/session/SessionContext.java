@@ -176,8 +176,20 @@ public final class SessionContext implements AutoCloseable {
 
   /** Who this connection is, for events: the sandbox as chosen so far. */
   public GatewayEvents.Who who() {
-    return new GatewayEvents.Who(
-        id, user, owner, sandboxId(), key, remote == null ? null : remote.toString());
+    return new GatewayEvents.Who(id, user, owner, sandboxId(), key, address(remote));
+  }
+
+  /**
+   * An address as {@code 192.0.2.7:51234} or {@code [2001:db8::7]:51234}: what a grep or jq for a
+   * client's address expects, without the {@code /} of {@link java.net.InetSocketAddress}'s own
+   * text.
+   */
+  public static String address(SocketAddress address) {
+    if (address instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
+      String host = inet.getAddress().getHostAddress();
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+    return address == null ? null : address.toString();
   }
 
   /** Reports a session channel's start (see {@link GatewayEvents#sessionStarted}). */
