@@ -85,7 +85,8 @@ class MetricsAndAuditTest {
       // A store that cannot be read makes the gateway unready, not dead.
       gateway.app().store().close();
       assertThat(http.status("/readyz")).isEqualTo(503);
-      assertThat(http.get("/readyz").body()).contains("store: ownership store is closed");
+      // The store's own words for it vary (SQLite, a pool); the failing check is named first.
+      assertThat(http.get("/readyz").body()).startsWith("store: ").doesNotContain("ssh:");
       assertThat(http.status("/healthz")).isEqualTo(200);
     }
   }
