@@ -197,6 +197,17 @@ public final class ConfigLoader {
                 d.auth().certificatePrincipals()),
             au.nullablePath("revoked-keys", d.auth().revokedKeys()));
     au.finish();
+
+    Section ku = s.section("kubernetes");
+    GatewayConfig.Kubernetes dku = d.kubernetes();
+    var kubernetes =
+        new GatewayConfig.Kubernetes(
+            ku.bool("enabled", dku.enabled()),
+            ku.nullablePath("kubeconfig", dku.kubeconfig()),
+            ku.string("namespace", dku.namespace(), false),
+            ku.integer("agent-port", dku.agentPort()),
+            ku.strings("agent-command", dku.agentCommand()));
+    ku.finish();
     s.finish();
 
     // Fields with a type problem kept their default above, so the record's own checks still run
@@ -222,7 +233,8 @@ public final class ConfigLoader {
               sftp,
               sessions,
               preAuth,
-              auth);
+              auth,
+              kubernetes);
     } catch (ConfigException e) {
       problems.addAll(e.problems());
     }

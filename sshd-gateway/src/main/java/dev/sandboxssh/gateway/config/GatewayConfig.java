@@ -16,6 +16,7 @@ import java.util.List;
  * @param databaseUrl JDBC URL of the ownership table; null means SQLite in {@code dataDir}
  * @param databasePasswordFile a file holding the database password (PostgreSQL); null for none
  * @param databaseCacheTime how long owner and sandbox lookups are reused; zero means never
+ * @param kubernetes sandboxes as pods
  */
 public record GatewayConfig(
     String host,
@@ -35,7 +36,8 @@ public record GatewayConfig(
     Sftp sftp,
     Sessions sessions,
     PreAuth preAuth,
-    Auth auth) {
+    Auth auth,
+    Kubernetes kubernetes) {
 
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
@@ -348,6 +350,31 @@ public record GatewayConfig(
     ANY
   }
 
+  /**
+   * The {@code kubernetes} provider: each sandbox is a pod labelled {@code sandbox-ssh/id=ID} whose
+   * agent listens on the pod's IP.
+   *
+   * @param enabled whether this gateway serves kubernetes sandboxes; when false it never loads the
+   *     Kubernetes client
+   * @param kubeconfig the kubeconfig file with the API server and credentials; null means the usual
+   *     lookup ({@code $KUBECONFIG}, {@code ~/.kube/config}, else the pod's service account)
+   * @param namespace the one namespace of sandbox pods and their token Secrets
+   * @param agentPort the TCP port every sandbox pod's agent listens on
+   * @param agentCommand how {@code sandbox create --provider kubernetes} starts the agent in the
+   *     pod's image; {@code --listen} and {@code --token-file} follow it
+   */
+  public record Kubernetes(
+      boolean enabled,
+      Path kubeconfig,
+      String namespace,
+      int agentPort,
+      List<String> agentCommand) {
+    /** Copies the list. */
+    public Kubernetes {
+      agentCommand = agentCommand == null ? null : List.copyOf(agentCommand);
+    }
+  }
+
   /** The embedded default: loopback port 2222, {@code ./data}, {@code ./keys}. */
   public static GatewayConfig defaults() {
     return new GatewayConfig(
@@ -390,7 +417,13 @@ public record GatewayConfig(
                 Duration.ofSeconds(15),
                 Duration.ofMinutes(10),
                 List.of())),
-        new Auth(List.of(Principal.SANDBOX, Principal.OWNER), null));
+        new Auth(List.of(Principal.SANDBOX, Principal.OWNER), null),
+        new Kubernetes(
+            false,
+            null,
+            "sandbox-ssh-sandboxes",
+            7000,
+            List.of("java", "-jar", "/opt/sandbox-ssh/sandbox-agent.jar")));
   }
 
   /** Checks every field and names each bad one in one exception. */
@@ -548,6 +581,22 @@ public record GatewayConfig(
           !auth.certificatePrincipals().isEmpty(),
           "auth.certificate-principals: must list sandbox, owner and/or any");
     }
+    if (check(problems, kubernetes != null, "kubernetes: must be set")) {
+      // A namespace is a DNS label; anything else would only fail at the first login.
+      check(
+          problems,
+          kubernetes.namespace() != null
+              && kubernetes.namespace().matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"),
+          "kubernetes.namespace: must be a namespace name (a DNS label)");
+      check(
+          problems,
+          kubernetes.agentPort() >= 1 && kubernetes.agentPort() <= 65535,
+          "kubernetes.agent-port: must be 1..65535, got " + kubernetes.agentPort());
+      check(
+          problems,
+          kubernetes.agentCommand() != null && !kubernetes.agentCommand().isEmpty(),
+          "kubernetes.agent-command: must name the agent's program");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -610,6 +659,13 @@ public record GatewayConfig(
     return c.build();
   }
 
+  /** This config with another {@code kubernetes} section. */
+  public GatewayConfig withKubernetes(Kubernetes kubernetes) {
+    Copy c = new Copy(this);
+    c.kubernetes = kubernetes;
+    return c.build();
+  }
+
   /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */
   public DataDir dataLayout() {
     return new DataDir(dataDir);
@@ -642,6 +698,7 @@ public record GatewayConfig(
     Sessions sessions;
     PreAuth preAuth;
     Auth auth;
+    Kubernetes kubernetes;
 
     Copy(GatewayConfig c) {
       host = c.host;
@@ -662,6 +719,7 @@ public record GatewayConfig(
       sessions = c.sessions;
       preAuth = c.preAuth;
       auth = c.auth;
+      kubernetes = c.kubernetes;
     }
 
     GatewayConfig build() {
@@ -683,7 +741,8 @@ public record GatewayConfig(
           sftp,
           sessions,
           preAuth,
-          auth);
+          auth,
+          kubernetes);
     }
   }
 

@@ -160,7 +160,8 @@ public final class GatewayFixture implements AutoCloseable {
         d.sftp(),
         d.sessions(),
         testPreAuth(d.preAuth()),
-        d.auth());
+        d.auth(),
+        d.kubernetes());
   }
 
   /**
