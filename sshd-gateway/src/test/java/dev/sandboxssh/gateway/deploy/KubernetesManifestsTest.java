@@ -2,6 +2,9 @@ package dev.sandboxssh.gateway.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxssh.gateway.config.ConfigException;
+import dev.sandboxssh.gateway.config.ConfigLoader;
+import dev.sandboxssh.gateway.config.GatewayConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -116,6 +119,17 @@ class KubernetesManifestsTest {
     // The data dir is writable scratch space.
     assertThat(volumeMountedAt(String.valueOf(config.get("data-dir"))).getEmptyDir()).isNotNull();
     assertThat(mountOf(keys, c).getReadOnly()).isTrue();
+  }
+
+  @Test
+  void theConfigMapHoldsAGatewayConfig() {
+    try {
+      GatewayConfig c = ConfigLoader.parse(gatewayConfigText(), "config.yaml");
+      assertThat(c.kubernetes().enabled()).isTrue();
+    } catch (ConfigException e) {
+      // metrics.port comes with the metrics endpoints; a build without them knows no such setting.
+      assertThat(e.problems()).containsOnly("metrics: unknown setting");
+    }
   }
 
   @Test
@@ -319,11 +333,15 @@ class KubernetesManifestsTest {
 
   /** The gateway config the Deployment mounts, parsed as YAML. */
   private static Map<String, Object> gatewayConfig() {
+    return yaml(gatewayConfigText());
+  }
+
+  private static String gatewayConfigText() {
     ConfigMap cm =
         one(
             ConfigMap.class,
             m -> m.getMetadata().getName().equals(configMapVolume().getConfigMap().getName()));
-    return yaml(cm.getData().get("gateway.yaml"));
+    return cm.getData().get("gateway.yaml");
   }
 
   private static Volume configMapVolume() {
