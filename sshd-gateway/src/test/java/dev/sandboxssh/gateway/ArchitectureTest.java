@@ -130,4 +130,18 @@ class ArchitectureTest {
         .resideInAnyPackage("com.sun.jna..")
         .check(classes);
   }
+
+  @Test
+  void onlyRoutingKubernetesTalksToTheKubernetesApi() {
+    // One package holds the client, so that a gateway without kubernetes.enabled never loads it.
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.sandboxssh.gateway..", "dev.sandboxssh.sdk..")
+        .and()
+        .resideOutsideOfPackage("dev.sandboxssh.gateway.routing.kubernetes..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.fabric8..")
+        .check(classes);
+  }
 }

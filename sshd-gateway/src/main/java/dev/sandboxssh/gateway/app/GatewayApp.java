@@ -1,12 +1,17 @@
 package dev.sandboxssh.gateway.app;
 
+import dev.sandboxssh.gateway.config.ConfigException;
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.ops.Operations;
 import dev.sandboxssh.gateway.routing.IsolatedAgentLauncher;
+import dev.sandboxssh.gateway.routing.KubernetesSandboxProvider;
 import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
 import dev.sandboxssh.gateway.routing.RemoteSandboxProvider;
+import dev.sandboxssh.gateway.routing.SandboxProvider;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
+import dev.sandboxssh.gateway.routing.kubernetes.PodException;
+import dev.sandboxssh.gateway.routing.kubernetes.SandboxPods;
 import dev.sandboxssh.gateway.server.AlgorithmPolicy;
 import dev.sandboxssh.gateway.server.GatewayServer;
 import dev.sandboxssh.gateway.store.FirstStart;
@@ -16,6 +21,8 @@ import dev.sandboxssh.gateway.store.SandboxRecord;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -45,6 +52,9 @@ public final class GatewayApp implements AutoCloseable {
 
   private GatewayApp(GatewayConfig config) throws IOException {
     this.config = config;
+    // First, so that a bad kubeconfig stops the start before anything is opened. Only a gateway
+    // configured for pods loads the Kubernetes client (not even its classes otherwise).
+    SandboxProvider kubernetes = config.kubernetes().enabled() ? kubernetesProvider(config) : null;
     this.dataDir = new DataDir(config.dataDir()).create();
     this.ops = Operations.create(config);
     this.store = OwnershipStores.open(config);
@@ -66,16 +76,27 @@ public final class GatewayApp implements AutoCloseable {
             scheduler,
             ops.events());
     ops.watchRunningAgents("local", local::runningAgents);
-    this.resolver =
-        new SandboxResolver(
-            Map.of(
-                SandboxRecord.Provider.LOCAL,
-                local,
-                SandboxRecord.Provider.REMOTE,
-                new RemoteSandboxProvider(config.agent().connectTimeout())),
-            ops.events());
+    Map<SandboxRecord.Provider, SandboxProvider> providers =
+        new EnumMap<>(SandboxRecord.Provider.class);
+    providers.put(SandboxRecord.Provider.LOCAL, local);
+    providers.put(
+        SandboxRecord.Provider.REMOTE, new RemoteSandboxProvider(config.agent().connectTimeout()));
+    if (kubernetes != null) {
+      providers.put(SandboxRecord.Provider.KUBERNETES, kubernetes);
+    }
+    this.resolver = new SandboxResolver(providers, ops.events());
     this.server =
         new GatewayServer(GatewayServer.defaultSshServer(), config, store, resolver, ops.events());
+  }
+
+  private static SandboxProvider kubernetesProvider(GatewayConfig config) {
+    try {
+      return new KubernetesSandboxProvider(
+          SandboxPods.connect(config.kubernetes(), config.agent().connectTimeout()),
+          config.agent().connectTimeout());
+    } catch (PodException e) {
+      throw new ConfigException(List.of(e.getMessage()));
+    }
   }
 
   /** Builds and starts a gateway; the caller closes it. */

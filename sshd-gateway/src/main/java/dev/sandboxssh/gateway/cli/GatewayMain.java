@@ -5,6 +5,8 @@ import dev.sandboxssh.gateway.config.ConfigException;
 import dev.sandboxssh.gateway.config.ConfigLoader;
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.routing.kubernetes.PodException;
+import dev.sandboxssh.gateway.routing.kubernetes.SandboxPods;
 import dev.sandboxssh.gateway.store.Owner;
 import dev.sandboxssh.gateway.store.OwnerKey;
 import dev.sandboxssh.gateway.store.OwnershipStore;
@@ -122,6 +124,9 @@ public final class GatewayMain {
     } else if (ex instanceof ConfigException || ex instanceof UserError) {
       status = EXIT_USAGE;
       message = ex.getMessage();
+    } else if (ex instanceof PodException pe) {
+      status = pe.kind() == PodException.Kind.CONFLICT ? EXIT_USAGE : EXIT_FAILURE;
+      message = pe.getMessage();
     } else if (ex instanceof IOException || ex instanceof UncheckedIOException) {
       status = EXIT_FAILURE;
       message = describe(ex instanceof UncheckedIOException u ? u.getCause() : ex);
@@ -161,6 +166,17 @@ public final class GatewayMain {
     GatewayConfig config() {
       GatewayConfig base = config != null ? ConfigLoader.load(config) : GatewayConfig.defaults();
       return base.withOverrides(null, null, dataDir, null);
+    }
+
+    /** The pods of kubernetes sandboxes, for a config that enables them. */
+    SandboxPods pods() throws PodException {
+      GatewayConfig c = config();
+      // Deny by default: without the operator's say-so, no command reaches for a cluster.
+      if (!c.kubernetes().enabled()) {
+        throw new UserError(
+            "kubernetes sandboxes need a --config file with kubernetes.enabled: true");
+      }
+      return SandboxPods.connect(c.kubernetes(), c.agent().connectTimeout());
     }
 
     /** Opens the table, creating the data dir when missing. */
@@ -349,10 +365,20 @@ public final class GatewayMain {
     String name;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, PodException {
       try (Opened o = storeOptions.open()) {
         List<SandboxRecord> owned =
             o.store().listSandboxes().stream().filter(s -> s.owner().equals(name)).toList();
+        List<SandboxRecord> pods =
+            owned.stream().filter(s -> s.provider() == SandboxRecord.Provider.KUBERNETES).toList();
+        if (!pods.isEmpty()) {
+          // Pods before rows: a failure leaves the rows, and the command can be run again.
+          try (SandboxPods k8s = storeOptions.pods()) {
+            for (SandboxRecord s : pods) {
+              k8s.delete(s.id());
+            }
+          }
+        }
         o.store().removeOwner(name);
         // Rows first, then files: a failure below leaves files without a row, never a row whose
         // files are half gone.
@@ -400,7 +426,8 @@ public final class GatewayMain {
         "Create a sandbox and print its id alone.",
         "Without --endpoint it is local: a directory under the data dir whose agent the gateway"
             + " starts. With --endpoint and --token-file it is remote: an agent already running"
-            + " there."
+            + " there. With --provider kubernetes --image IMAGE it is a pod running the agent in"
+            + " IMAGE, with its token in a Secret (the config's kubernetes section)."
       })
   static final class SandboxCreate implements Callable<Integer> {
     /** A token file holds one token; anything this large is something else. */
@@ -430,14 +457,37 @@ public final class GatewayMain {
         description = "File holding that agent's token.")
     Path tokenFile;
 
+    @Option(
+        names = "--provider",
+        paramLabel = "local|remote|kubernetes",
+        description = "Where its agent runs (default: remote with --endpoint, else local).")
+    String providerName;
+
+    @Option(
+        names = "--image",
+        paramLabel = "IMAGE",
+        description = "With --provider kubernetes: the pod's image, which holds the agent.")
+    String image;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, PodException {
       if ((endpoint == null) != (tokenFile == null)) {
         throw new UserError("--endpoint and --token-file go together");
       }
+      SandboxRecord.Provider provider = provider();
+      if (provider == SandboxRecord.Provider.KUBERNETES) {
+        return createPod();
+      }
+      if (image != null) {
+        throw new UserError("--image goes with --provider kubernetes");
+      }
+      if (provider == SandboxRecord.Provider.REMOTE && endpoint == null) {
+        throw new UserError("--provider remote needs --endpoint and --token-file");
+      }
+      if (provider == SandboxRecord.Provider.LOCAL && endpoint != null) {
+        throw new UserError("--endpoint and --token-file make a remote sandbox, not a local one");
+      }
       String token = tokenFile != null ? readToken(tokenFile) : null;
-      SandboxRecord.Provider provider =
-          endpoint != null ? SandboxRecord.Provider.REMOTE : SandboxRecord.Provider.LOCAL;
       try (Opened o = storeOptions.open()) {
         // The duplicate id is the better message when both apply: its directory exists too.
         if (id != null && o.store().findSandbox(id).isPresent()) {
@@ -468,6 +518,60 @@ public final class GatewayMain {
             }
             throw e;
           }
+        }
+        spec.commandLine().getOut().println(created.id());
+      }
+      return 0;
+    }
+
+    private SandboxRecord.Provider provider() {
+      if (providerName == null) {
+        return endpoint != null ? SandboxRecord.Provider.REMOTE : SandboxRecord.Provider.LOCAL;
+      }
+      for (SandboxRecord.Provider p : SandboxRecord.Provider.values()) {
+        if (p.name().toLowerCase(Locale.ROOT).equals(providerName)) {
+          return p;
+        }
+      }
+      throw new UserError(
+          "--provider: expected local, remote or kubernetes, got '" + providerName + "'");
+    }
+
+    /** A row, then the pod and its Secret; a failure there removes the row again. */
+    private int createPod() throws IOException, PodException {
+      if (image == null) {
+        throw new UserError("--provider kubernetes needs --image IMAGE (an image with the agent)");
+      }
+      if (endpoint != null) {
+        throw new UserError("a kubernetes sandbox has no --endpoint: its pod's IP is the endpoint");
+      }
+      // Kubernetes checks the reference itself; blanks or control characters are not one.
+      if (image.isEmpty() || image.length() > 1024 || image.chars().anyMatch(c -> c <= ' ')) {
+        throw new UserError("--image: not an image reference: '" + image + "'");
+      }
+      try (SandboxPods pods = storeOptions.pods();
+          Opened o = storeOptions.open()) {
+        if (id != null && o.store().findSandbox(id).isPresent()) {
+          throw new StoreException(
+              StoreException.Reason.CONFLICT, "sandbox " + id + " already exists");
+        }
+        SandboxRecord created =
+            o.store()
+                .createSandbox(
+                    new SandboxRecord(
+                        id,
+                        owner,
+                        SandboxRecord.Provider.KUBERNETES,
+                        null,
+                        null,
+                        SandboxRecord.State.CREATED,
+                        null));
+        try {
+          pods.create(created.id(), owner, image);
+        } catch (PodException | RuntimeException e) {
+          // No row without its pod.
+          o.store().deleteSandbox(created.id());
+          throw e;
         }
         spec.commandLine().getOut().println(created.id());
       }
@@ -517,7 +621,9 @@ public final class GatewayMain {
   @Command(
       name = "delete",
       mixinStandardHelpOptions = true,
-      description = "Delete a sandbox; a local one loses its directory under the data dir.")
+      description =
+          "Delete a sandbox; a local one loses its directory under the data dir, a kubernetes one"
+              + " its pod and Secret.")
   static final class SandboxDelete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin StoreOptions storeOptions;
@@ -526,13 +632,19 @@ public final class GatewayMain {
     String id;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, PodException {
       try (Opened o = storeOptions.open()) {
         SandboxRecord s =
             o.store()
                 .findSandbox(id)
                 .orElseThrow(
                     () -> new StoreException(StoreException.Reason.NOT_FOUND, "no sandbox " + id));
+        if (s.provider() == SandboxRecord.Provider.KUBERNETES) {
+          // The pod before the row: a failure leaves the row, and the command can be run again.
+          try (SandboxPods pods = storeOptions.pods()) {
+            pods.delete(id);
+          }
+        }
         o.store().deleteSandbox(id);
         if (s.provider() == SandboxRecord.Provider.LOCAL) {
           o.dir().deleteSandboxDir(id);

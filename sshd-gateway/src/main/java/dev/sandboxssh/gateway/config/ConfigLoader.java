@@ -211,6 +211,17 @@ public final class ConfigLoader {
     Section sd = s.section("shutdown");
     var shutdown = new GatewayConfig.Shutdown(sd.duration("grace", d.shutdown().grace()));
     sd.finish();
+
+    Section ku = s.section("kubernetes");
+    GatewayConfig.Kubernetes dku = d.kubernetes();
+    var kubernetes =
+        new GatewayConfig.Kubernetes(
+            ku.bool("enabled", dku.enabled()),
+            ku.nullablePath("kubeconfig", dku.kubeconfig()),
+            ku.string("namespace", dku.namespace(), false),
+            ku.integer("agent-port", dku.agentPort()),
+            ku.strings("agent-command", dku.agentCommand()));
+    ku.finish();
     s.finish();
 
     // Fields with a type problem kept their default above, so the record's own checks still run
@@ -239,7 +250,8 @@ public final class ConfigLoader {
               auth,
               metrics,
               audit,
-              shutdown);
+              shutdown,
+              kubernetes);
     } catch (ConfigException e) {
       problems.addAll(e.problems());
     }

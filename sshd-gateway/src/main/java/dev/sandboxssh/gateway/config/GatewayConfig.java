@@ -16,6 +16,7 @@ import java.util.List;
  * @param databaseUrl JDBC URL of the ownership table; null means SQLite in {@code dataDir}
  * @param databasePasswordFile a file holding the database password (PostgreSQL); null for none
  * @param databaseCacheTime how long owner and sandbox lookups are reused; zero means never
+ * @param kubernetes sandboxes as pods
  */
 public record GatewayConfig(
     String host,
@@ -38,7 +39,8 @@ public record GatewayConfig(
     Auth auth,
     Metrics metrics,
     Audit audit,
-    Shutdown shutdown) {
+    Shutdown shutdown,
+    Kubernetes kubernetes) {
 
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
@@ -380,6 +382,31 @@ public record GatewayConfig(
     ANY
   }
 
+  /**
+   * The {@code kubernetes} provider: each sandbox is a pod labelled {@code sandbox-ssh/id=ID} whose
+   * agent listens on the pod's IP.
+   *
+   * @param enabled whether this gateway serves kubernetes sandboxes; when false it never loads the
+   *     Kubernetes client
+   * @param kubeconfig the kubeconfig file with the API server and credentials; null means the usual
+   *     lookup ({@code $KUBECONFIG}, {@code ~/.kube/config}, else the pod's service account)
+   * @param namespace the one namespace of sandbox pods and their token Secrets
+   * @param agentPort the TCP port every sandbox pod's agent listens on
+   * @param agentCommand how {@code sandbox create --provider kubernetes} starts the agent in the
+   *     pod's image; {@code --listen} and {@code --token-file} follow it
+   */
+  public record Kubernetes(
+      boolean enabled,
+      Path kubeconfig,
+      String namespace,
+      int agentPort,
+      List<String> agentCommand) {
+    /** Copies the list. */
+    public Kubernetes {
+      agentCommand = agentCommand == null ? null : List.copyOf(agentCommand);
+    }
+  }
+
   /** The embedded default: loopback port 2222, {@code ./data}, {@code ./keys}. */
   public static GatewayConfig defaults() {
     return new GatewayConfig(
@@ -425,7 +452,13 @@ public record GatewayConfig(
         new Auth(List.of(Principal.SANDBOX, Principal.OWNER), null),
         new Metrics("127.0.0.1", 0),
         new Audit(null),
-        new Shutdown(Duration.ofSeconds(30)));
+        new Shutdown(Duration.ofSeconds(30)),
+        new Kubernetes(
+            false,
+            null,
+            "sandbox-ssh-sandboxes",
+            7000,
+            List.of("java", "-jar", "/opt/sandbox-ssh/sandbox-agent.jar")));
   }
 
   /** Checks every field and names each bad one in one exception. */
@@ -600,6 +633,22 @@ public record GatewayConfig(
           shutdown.grace() != null && !shutdown.grace().isNegative(),
           "shutdown.grace: must be >= 0");
     }
+    if (check(problems, kubernetes != null, "kubernetes: must be set")) {
+      // A namespace is a DNS label; anything else would only fail at the first login.
+      check(
+          problems,
+          kubernetes.namespace() != null
+              && kubernetes.namespace().matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"),
+          "kubernetes.namespace: must be a namespace name (a DNS label)");
+      check(
+          problems,
+          kubernetes.agentPort() >= 1 && kubernetes.agentPort() <= 65535,
+          "kubernetes.agent-port: must be 1..65535, got " + kubernetes.agentPort());
+      check(
+          problems,
+          kubernetes.agentCommand() != null && !kubernetes.agentCommand().isEmpty(),
+          "kubernetes.agent-command: must name the agent's program");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -683,6 +732,13 @@ public record GatewayConfig(
     return c.build();
   }
 
+  /** This config with another {@code kubernetes} section. */
+  public GatewayConfig withKubernetes(Kubernetes kubernetes) {
+    Copy c = new Copy(this);
+    c.kubernetes = kubernetes;
+    return c.build();
+  }
+
   /** The layout of {@link #dataDir}: database, local sandboxes' homes, agent sockets. */
   public DataDir dataLayout() {
     return new DataDir(dataDir);
@@ -718,6 +774,7 @@ public record GatewayConfig(
     Metrics metrics;
     Audit audit;
     Shutdown shutdown;
+    Kubernetes kubernetes;
 
     Copy(GatewayConfig c) {
       host = c.host;
@@ -741,6 +798,7 @@ public record GatewayConfig(
       metrics = c.metrics;
       audit = c.audit;
       shutdown = c.shutdown;
+      kubernetes = c.kubernetes;
     }
 
     GatewayConfig build() {
@@ -765,7 +823,8 @@ public record GatewayConfig(
           auth,
           metrics,
           audit,
-          shutdown);
+          shutdown,
+          kubernetes);
     }
   }
 

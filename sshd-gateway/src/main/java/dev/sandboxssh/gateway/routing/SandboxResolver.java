@@ -32,7 +32,7 @@ public final class SandboxResolver implements AutoCloseable {
           "sandbox "
               + sandbox.id()
               + " is not running: provider "
-              + sandbox.provider()
+              + sandbox.provider().name().toLowerCase(java.util.Locale.ROOT)
               + " is not enabled on this gateway",
           null);
     }

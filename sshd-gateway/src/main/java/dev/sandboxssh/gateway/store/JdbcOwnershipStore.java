@@ -346,7 +346,10 @@ public final class JdbcOwnershipStore implements OwnershipStore {
       }
     } else if (s.endpoint() != null || s.token() != null) {
       throw new StoreException(
-          Reason.INVALID, "a local sandbox has no endpoint or token; the gateway starts its agent");
+          Reason.INVALID,
+          s.provider() == SandboxRecord.Provider.KUBERNETES
+              ? "a kubernetes sandbox has no endpoint or token; its pod and Secret hold them"
+              : "a local sandbox has no endpoint or token; the gateway starts its agent");
     }
     return new SandboxRecord(
         s.id(),

@@ -8,8 +8,8 @@ import java.time.Instant;
  * @param id the SSH user name that reaches it: a DNS label
  * @param provider which {@code SandboxProvider} serves it
  * @param endpoint for a remote sandbox, its agent: {@code HOST:PORT} or {@code unix:PATH}; null for
- *     a local one
- * @param token for a remote sandbox, its agent's bearer token; null for a local one
+ *     a local or kubernetes one
+ * @param token for a remote sandbox, its agent's bearer token; null for a local or kubernetes one
  */
 public record SandboxRecord(
     String id,
@@ -25,7 +25,12 @@ public record SandboxRecord(
     /** A directory under the data dir; the gateway starts its agent. */
     LOCAL,
     /** An agent some platform already runs; the row holds endpoint and token. */
-    REMOTE
+    REMOTE,
+    /**
+     * A pod labelled {@code sandbox-ssh/id=ID}: its IP gives the endpoint and a Secret the token,
+     * so the row holds neither.
+     */
+    KUBERNETES
   }
 
   /** What the gateway last saw. */

@@ -319,4 +319,50 @@ class ConfigLoaderTest {
     assertThat(GatewayConfig.defaults().withOverrides(null, null, dir, null).effectiveDatabaseUrl())
         .isEqualTo("jdbc:sqlite:" + new DataDir(dir).database().toAbsolutePath());
   }
+
+  @Test
+  void kubernetesSectionIsOffByDefaultAndChecked() {
+    assertThat(GatewayConfig.defaults().kubernetes().enabled()).isFalse();
+    GatewayConfig c =
+        ConfigLoader.parse(
+            """
+            kubernetes:
+              enabled: true
+              kubeconfig: /etc/kube/config
+              namespace: sandboxes
+              agent-port: 7100
+              agent-command: [/opt/agent/bin/sandbox-agent]
+            """,
+            "t.yaml");
+    assertThat(c.kubernetes())
+        .isEqualTo(
+            new GatewayConfig.Kubernetes(
+                true,
+                Path.of("/etc/kube/config"),
+                "sandboxes",
+                7100,
+                List.of("/opt/agent/bin/sandbox-agent")));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    """
+                    kubernetes:
+                      enabled: yes
+                      namespace: Not_A_Label
+                      agent-port: 0
+                      agent-command: []
+                      in-cluster: true
+                    """,
+                    "k.yaml"))
+        .isInstanceOfSatisfying(
+            ConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .containsExactlyInAnyOrder(
+                        "kubernetes.enabled: must be true or false, got 'yes'",
+                        "kubernetes.in-cluster: unknown setting",
+                        "kubernetes.namespace: must be a namespace name (a DNS label)",
+                        "kubernetes.agent-port: must be 1..65535, got 0",
+                        "kubernetes.agent-command: must name the agent's program"));
+  }
 }

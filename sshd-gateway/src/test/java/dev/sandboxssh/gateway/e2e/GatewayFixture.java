@@ -163,7 +163,8 @@ public final class GatewayFixture implements AutoCloseable {
         d.auth(),
         d.metrics(),
         d.audit(),
-        d.shutdown());
+        d.shutdown(),
+        d.kubernetes());
   }
 
   /**

@@ -8,27 +8,40 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A sandbox agent the test runs itself, as a platform would for a remote sandbox: a JVM of its own
- * on a unix socket, unknown to the gateway but for its endpoint and token, so it outlives any
- * gateway in front of it.
+ * A sandbox agent the test runs itself, as a platform would for a remote sandbox (or a pod's
+ * container): a JVM of its own, unknown to the gateway but for its endpoint and token, so it
+ * outlives any gateway in front of it.
  */
 public final class StandaloneAgent implements AutoCloseable {
   private static final String TOKEN = "standalone-agent-token";
 
   private final Process process;
-  private final Path socket;
+  private final String endpoint;
+  private final String token;
 
-  private StandaloneAgent(Process process, Path socket) {
+  private StandaloneAgent(Process process, String endpoint, String token) {
     this.process = process;
-    this.socket = socket;
+    this.endpoint = endpoint;
+    this.token = token;
   }
 
   /** Starts an agent serving {@code dir/home}, listening on {@code dir/agent.sock}. */
   public static StandaloneAgent start(Path dir) throws Exception {
+    return start(dir, "unix:" + dir.resolve("agent.sock"), TOKEN);
+  }
+
+  /**
+   * Starts an agent serving {@code dir/home} on a free TCP port of 127.0.0.1 with {@code token}, as
+   * a pod's agent listens on the pod's IP.
+   */
+  public static StandaloneAgent startOnTcp(Path dir, String token) throws Exception {
+    return start(dir, "127.0.0.1:0", token);
+  }
+
+  private static StandaloneAgent start(Path dir, String listen, String token) throws Exception {
     Path home = Files.createDirectories(dir.resolve("home"));
-    Path token = dir.resolve("token");
-    Files.writeString(token, TOKEN, StandardCharsets.UTF_8);
-    Path socket = dir.resolve("agent.sock");
+    Path tokenFile = dir.resolve("token");
+    Files.writeString(tokenFile, token, StandardCharsets.UTF_8);
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     List<String> argv =
         List.of(
@@ -39,9 +52,9 @@ public final class StandaloneAgent implements AutoCloseable {
             System.getProperty("java.class.path"),
             "dev.sandboxssh.agent.AgentMain",
             "--listen",
-            "unix:" + socket,
+            listen,
             "--token-file",
-            token.toString(),
+            tokenFile.toString(),
             "--root",
             home.toString(),
             "--exit-with-stdin");
@@ -51,7 +64,7 @@ public final class StandaloneAgent implements AutoCloseable {
             .redirectInput(ProcessBuilder.Redirect.PIPE)
             .start();
     String first = OpenSsh.firstLine(process);
-    if (first == null || !first.startsWith("listening")) {
+    if (first == null || !first.startsWith("listening ")) {
       process.waitFor(5, TimeUnit.SECONDS);
       throw new AssertionError(
           "the agent did not start: "
@@ -59,17 +72,23 @@ public final class StandaloneAgent implements AutoCloseable {
               + "; its log: "
               + Files.readString(dir.resolve("agent.log"), StandardCharsets.UTF_8));
     }
-    return new StandaloneAgent(process, socket);
+    // "listening 127.0.0.1:PORT" with the port bound, or "listening unix:PATH".
+    return new StandaloneAgent(process, first.substring("listening ".length()), token);
   }
 
   /** Its endpoint, as {@code sandbox create --endpoint} takes it. */
   public String endpoint() {
-    return "unix:" + socket;
+    return endpoint;
+  }
+
+  /** The TCP port it listens on. */
+  public int port() {
+    return Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
   }
 
   /** Its bearer token. */
   public String token() {
-    return TOKEN;
+    return token;
   }
 
   @Override
