@@ -1,6 +1,7 @@
 package dev.sandboxssh.agent;
 
 import dev.sandboxssh.agent.process.ProcessServiceImpl;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,14 @@ public final class AgentMain implements Callable<Integer> {
   Path home;
 
   @Option(
+      names = "--envd-listen",
+      paramLabel = "HOST:PORT",
+      description =
+          "Also serve E2B's envd API (Connect over HTTP/1.1, token in X-Access-Token) here, on the"
+              + " same processes and files, for the official E2B SDKs.")
+  String envdListen;
+
+  @Option(
       names = "--exit-with-stdin",
       description =
           "Exit when standard input reaches end of file: the parent holds it open, so the agent"
@@ -81,6 +90,24 @@ public final class AgentMain implements Callable<Integer> {
     AgentConfig config = new AgentConfig(token, absRoot, userHome);
     ListenAddress address = ListenAddress.parse(listen);
     AgentServer server = AgentServer.listen(address, config);
+    String envdWhere = null;
+    if (envdListen != null) {
+      ListenAddress envdAddress = ListenAddress.parse(envdListen);
+      if (!(envdAddress instanceof ListenAddress.Tcp envdTcp)) {
+        server.close();
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--envd-listen takes HOST:PORT (the SDKs speak HTTP over TCP)");
+      }
+      try {
+        envdWhere =
+            envdTcp.host()
+                + ":"
+                + server.serveEnvd((InetSocketAddress) envdAddress.toSocketAddress());
+      } catch (java.io.IOException e) {
+        server.close();
+        throw e;
+      }
+    }
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
@@ -95,6 +122,10 @@ public final class AgentMain implements Callable<Integer> {
         address instanceof ListenAddress.Tcp tcp ? tcp.host() + ":" + server.port() : listen;
     // Printed on stdout so that whoever started the agent on port 0 learns the port.
     System.out.println("listening " + where);
+    if (envdWhere != null) {
+      // A second line, after the first that existing callers read.
+      System.out.println("envd listening " + envdWhere);
+    }
     System.out.flush();
     log.info("agent listening on {} root={} home={}", where, absRoot, userHome);
     if (exitWithStdin) {
