@@ -146,6 +146,11 @@ const scenarios = {
   // Foreground commands: output, exit code, stderr; a failure raises CommandExitError.
   async run() {
     const sbx = sandbox(token)
+    // stdin: true keeps stdin open for sendStdin, and closeStdin ends it.
+    const reader = await sbx.commands.run('tr a-z A-Z', { background: true, stdin: true })
+    await reader.sendStdin('piped\n')
+    await reader.closeStdin()
+    const piped = (await reader.wait()).stdout
     const ok = await sbx.commands.run('echo out; echo err >&2; pwd')
     let failed
     try {
@@ -162,6 +167,7 @@ const scenarios = {
       ok: { exitCode: ok.exitCode, stdout: ok.stdout, stderr: ok.stderr },
       failed,
       cat: cat.stdout,
+      piped,
       env: env.stdout,
     }
   },
@@ -173,6 +179,20 @@ const scenarios = {
     const text = await sbx.files.read('notes/hello.txt')
     const bytes = await sbx.files.write('notes/bin.dat', new Uint8Array([0, 1, 2, 255]))
     const back = Array.from(await sbx.files.read('notes/bin.dat', { format: 'bytes' }))
+    // Several files in one multipart upload (each part named by its path), and a gzipped
+    // octet-stream upload.
+    const many = (await sbx.files.write([
+      { path: 'notes/many/a.txt', data: 'A' },
+      { path: 'notes/many/b.txt', data: 'BB' },
+    ])).map((e) => e.path)
+    await sbx.files.write('notes/many/z.txt', 'zipped', { gzip: true })
+    const manyBack = [
+      await sbx.files.read('notes/many/a.txt'),
+      await sbx.files.read('notes/many/b.txt'),
+      await sbx.files.read('notes/many/z.txt'),
+    ]
+    const deep = (await sbx.files.list('notes', { depth: 2 })).map((e) => e.path.replace(/.*\/notes\//, '')).sort()
+    await sbx.files.remove('notes/many')
     const listed = (await sbx.files.list('notes')).map((e) => `${e.name}:${e.type}:${e.size}`).sort()
     const made = await sbx.files.makeDir('notes/sub/deeper')
     const madeAgain = await sbx.files.makeDir('notes/sub/deeper')
@@ -189,6 +209,9 @@ const scenarios = {
     }
     return {
       written: { path: info.path, name: info.name },
+      many,
+      manyBack,
+      deep,
       text,
       binPath: bytes.path,
       back,

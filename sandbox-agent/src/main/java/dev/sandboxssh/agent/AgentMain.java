@@ -89,20 +89,20 @@ public final class AgentMain implements Callable<Integer> {
             : absRoot != null ? absRoot : Path.of(System.getProperty("user.home"));
     AgentConfig config = new AgentConfig(token, absRoot, userHome);
     ListenAddress address = ListenAddress.parse(listen);
-    AgentServer server = AgentServer.listen(address, config);
-    String envdWhere = null;
+    InetSocketAddress envdAddress = null;
     if (envdListen != null) {
-      ListenAddress envdAddress = ListenAddress.parse(envdListen);
-      if (!(envdAddress instanceof ListenAddress.Tcp envdTcp)) {
-        server.close();
+      // Checked before anything listens: a bad value must not leave a half-started agent.
+      if (!(ListenAddress.parse(envdListen) instanceof ListenAddress.Tcp envdTcp)) {
         throw new CommandLine.ParameterException(
             new CommandLine(this), "--envd-listen takes HOST:PORT (the SDKs speak HTTP over TCP)");
       }
+      envdAddress = (InetSocketAddress) envdTcp.toSocketAddress();
+    }
+    AgentServer server = AgentServer.listen(address, config);
+    String envdWhere = null;
+    if (envdAddress != null) {
       try {
-        envdWhere =
-            envdTcp.host()
-                + ":"
-                + server.serveEnvd((InetSocketAddress) envdAddress.toSocketAddress());
+        envdWhere = envdAddress.getHostString() + ":" + server.serveEnvd(envdAddress);
       } catch (java.io.IOException e) {
         server.close();
         throw e;

@@ -145,6 +145,9 @@ class E2bSdkIT {
     assertThat(failed.get("stderr").getAsString()).isEqualTo("bad\n");
     assertThat(failed.get("stdout").getAsString()).isEqualTo("partial\n");
     assertThat(r.get("cat").getAsString()).as("stdin closed by default").isEqualTo("after-cat\n");
+    assertThat(r.get("piped").getAsString())
+        .as("stdin: true, then closeStdin")
+        .isEqualTo("PIPED\n");
     assertThat(r.get("env").getAsString())
         .isEqualTo("hi in " + home.toRealPath().resolve("workdir") + "\n");
   }
@@ -156,6 +159,12 @@ class E2bSdkIT {
     assertThat(r.getAsJsonObject("written").get("path").getAsString())
         .isEqualTo(notes.resolve("hello.txt").toString());
     assertThat(r.get("text").getAsString()).isEqualTo("hi there\n");
+    assertThat(strings(r.get("many")))
+        .containsExactly(
+            notes.resolve("many/a.txt").toString(), notes.resolve("many/b.txt").toString());
+    assertThat(strings(r.get("manyBack"))).containsExactly("A", "BB", "zipped");
+    assertThat(strings(r.get("deep")))
+        .containsExactly("bin.dat", "hello.txt", "many", "many/a.txt", "many/b.txt", "many/z.txt");
     assertThat(strings(r.get("back"))).containsExactly("0", "1", "2", "255");
     assertThat(strings(r.get("listed"))).containsExactly("bin.dat:file:4", "hello.txt:file:9");
     assertThat(r.get("made").getAsBoolean()).isTrue();
