@@ -246,6 +246,52 @@ class E2bSdkIT {
     assertThat(badType.statusCode()).isEqualTo(415);
   }
 
+  @Test
+  void binaryStreamingStartIsFramedAsConnectSays() throws Exception {
+    byte[] request =
+        dev.sandboxssh.agent.envd.process.StartRequest.newBuilder()
+            .setProcess(
+                dev.sandboxssh.agent.envd.process.ProcessConfig.newBuilder()
+                    .setCmd("/bin/sh")
+                    .addArgs("-c")
+                    .addArgs("printf framed; exit 7"))
+            .build()
+            .toByteArray();
+    java.io.ByteArrayOutputStream envelope = new java.io.ByteArrayOutputStream();
+    java.io.DataOutputStream data = new java.io.DataOutputStream(envelope);
+    data.writeByte(0);
+    data.writeInt(request.length);
+    data.write(request);
+    HttpResponse<byte[]> r =
+        post("/process.Process/Start", "application/connect+proto", envelope.toByteArray());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("application/connect+proto");
+    java.io.DataInputStream in =
+        new java.io.DataInputStream(new java.io.ByteArrayInputStream(r.body()));
+    List<dev.sandboxssh.agent.envd.process.ProcessEvent> events = new ArrayList<>();
+    String trailer = null;
+    while (trailer == null) {
+      int flags = in.readUnsignedByte();
+      byte[] message = in.readNBytes(in.readInt());
+      if ((flags & 2) != 0) {
+        trailer = new String(message, StandardCharsets.UTF_8);
+      } else {
+        events.add(dev.sandboxssh.agent.envd.process.StartResponse.parseFrom(message).getEvent());
+      }
+    }
+    assertThat(in.read()).as("nothing after the end of the stream").isEqualTo(-1);
+    assertThat(trailer).isEqualTo("{}");
+    assertThat(events.get(0).hasStart()).isTrue();
+    StringBuilder stdout = new StringBuilder();
+    events.stream()
+        .filter(e -> e.hasData())
+        .forEach(e -> stdout.append(e.getData().getStdout().toStringUtf8()));
+    assertThat(stdout.toString()).isEqualTo("framed");
+    dev.sandboxssh.agent.envd.process.ProcessEvent last = events.get(events.size() - 1);
+    assertThat(last.getEnd().getExitCode()).isEqualTo(7);
+    assertThat(last.getEnd().getStatus()).isEqualTo("exit status 7");
+  }
+
   private static String base() {
     return "http://127.0.0.1:" + envdPort;
   }
