@@ -1,6 +1,7 @@
 package dev.sandboxssh.agent;
 
 import dev.sandboxssh.agent.process.ProcessServiceImpl;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,14 @@ public final class AgentMain implements Callable<Integer> {
   Path home;
 
   @Option(
+      names = "--envd-listen",
+      paramLabel = "HOST:PORT",
+      description =
+          "Also serve E2B's envd API (Connect over HTTP/1.1, token in X-Access-Token) here, on the"
+              + " same processes and files, for the official E2B SDKs.")
+  String envdListen;
+
+  @Option(
       names = "--exit-with-stdin",
       description =
           "Exit when standard input reaches end of file: the parent holds it open, so the agent"
@@ -80,7 +89,25 @@ public final class AgentMain implements Callable<Integer> {
             : absRoot != null ? absRoot : Path.of(System.getProperty("user.home"));
     AgentConfig config = new AgentConfig(token, absRoot, userHome);
     ListenAddress address = ListenAddress.parse(listen);
+    InetSocketAddress envdAddress = null;
+    if (envdListen != null) {
+      // Checked before anything listens: a bad value must not leave a half-started agent.
+      if (!(ListenAddress.parse(envdListen) instanceof ListenAddress.Tcp envdTcp)) {
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--envd-listen takes HOST:PORT (the SDKs speak HTTP over TCP)");
+      }
+      envdAddress = (InetSocketAddress) envdTcp.toSocketAddress();
+    }
     AgentServer server = AgentServer.listen(address, config);
+    String envdWhere = null;
+    if (envdAddress != null) {
+      try {
+        envdWhere = envdAddress.getHostString() + ":" + server.serveEnvd(envdAddress);
+      } catch (java.io.IOException e) {
+        server.close();
+        throw e;
+      }
+    }
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
@@ -95,6 +122,10 @@ public final class AgentMain implements Callable<Integer> {
         address instanceof ListenAddress.Tcp tcp ? tcp.host() + ":" + server.port() : listen;
     // Printed on stdout so that whoever started the agent on port 0 learns the port.
     System.out.println("listening " + where);
+    if (envdWhere != null) {
+      // A second line, after the first that existing callers read.
+      System.out.println("envd listening " + envdWhere);
+    }
     System.out.flush();
     log.info("agent listening on {} root={} home={}", where, absRoot, userHome);
     if (exitWithStdin) {

@@ -1,5 +1,6 @@
 package dev.sandboxssh.agent;
 
+import dev.sandboxssh.agent.envd.EnvdServer;
 import dev.sandboxssh.agent.fs.FilesystemServiceImpl;
 import dev.sandboxssh.agent.net.NetworkServiceImpl;
 import dev.sandboxssh.agent.process.HandOffs;
@@ -10,16 +11,21 @@ import dev.sandboxssh.api.v1.ProcessServiceGrpc;
 import dev.sandboxssh.api.v1.TunnelFrame;
 import dev.sandboxssh.grpc.AliasingMarshaller;
 import io.grpc.Attributes;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerTransportFilter;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -49,10 +55,16 @@ public final class AgentServer implements AutoCloseable {
   private static final Duration SHUTDOWN_GRACE = Duration.ofMillis(500);
 
   private volatile DescriptorServer descriptors;
+  private final AgentConfig config;
+  private final TokenAuthInterceptor auth;
+  private volatile Server inProcess;
+  private volatile ManagedChannel inProcessChannel;
+  private volatile EnvdServer envd;
 
   private AgentServer(ServerBuilder<?> builder, AgentConfig config, EventLoopGroup... loops)
       throws IOException {
-    TokenAuthInterceptor auth = new TokenAuthInterceptor(config.token());
+    this.config = config;
+    this.auth = new TokenAuthInterceptor(config.token());
     this.processes = new ProcessServiceImpl(config);
     this.network = new NetworkServiceImpl(config);
     this.files = new FilesystemServiceImpl(config);
@@ -137,6 +149,33 @@ public final class AgentServer implements AutoCloseable {
         .maxInboundMessageSize(4 * 1024 * 1024);
   }
 
+  /**
+   * Also serves E2B's envd API (Connect over HTTP/1.1) on {@code address}, on this agent's own
+   * process and filesystem services; returns the port bound.
+   */
+  public synchronized int serveEnvd(InetSocketAddress address) throws IOException {
+    if (envd != null) {
+      throw new IllegalStateException("envd face already served");
+    }
+    // The same service objects behind the same token check, reached in-process: one process
+    // table and one filesystem view for both faces, and no second path around the token.
+    String name = InProcessServerBuilder.generateName();
+    inProcess =
+        InProcessServerBuilder.forName(name)
+            .addService(ServerInterceptors.intercept(processes, auth))
+            .addService(ServerInterceptors.intercept(files, auth))
+            .build()
+            .start();
+    Metadata bearer = new Metadata();
+    bearer.put(TokenAuthInterceptor.AUTHORIZATION, "Bearer " + config.token());
+    inProcessChannel =
+        InProcessChannelBuilder.forName(name)
+            .intercept(MetadataUtils.newAttachHeadersInterceptor(bearer))
+            .build();
+    envd = EnvdServer.start(address, config.token(), inProcessChannel, config.home());
+    return envd.port();
+  }
+
   /** The TCP port bound, or -1 for a unix socket or in-process server. */
   public int port() {
     return server.getListenSockets().stream()
@@ -169,6 +208,9 @@ public final class AgentServer implements AutoCloseable {
       return;
     }
     health.enterTerminalState();
+    if (envd != null) {
+      envd.close();
+    }
     if (descriptors != null) {
       descriptors.close();
     }
@@ -183,6 +225,10 @@ public final class AgentServer implements AutoCloseable {
     } catch (InterruptedException e) {
       server.shutdownNow();
       Thread.currentThread().interrupt();
+    }
+    if (inProcess != null) {
+      inProcessChannel.shutdownNow();
+      inProcess.shutdownNow();
     }
     for (EventLoopGroup loop : eventLoops) {
       loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
