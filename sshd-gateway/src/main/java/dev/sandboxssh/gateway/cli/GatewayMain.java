@@ -181,29 +181,45 @@ public final class GatewayMain {
 
     /** Opens the table, creating the data dir when missing. */
     Opened open() throws IOException {
-      quietLogging();
-      GatewayConfig c = config();
-      DataDir dir = c.dataLayout().create();
-      return new Opened(dir, OwnershipStores.open(c));
+      Runnable restoreLogging = quietLogging();
+      try {
+        GatewayConfig c = config();
+        DataDir dir = c.dataLayout().create();
+        return new Opened(dir, OwnershipStores.open(c), restoreLogging);
+      } catch (IOException | RuntimeException e) {
+        restoreLogging.run();
+        throw e;
+      }
     }
   }
 
   /** An open ownership table and the data dir it belongs to. */
-  record Opened(DataDir dir, OwnershipStore store) implements AutoCloseable {
+  record Opened(DataDir dir, OwnershipStore store, Runnable restoreLogging)
+      implements AutoCloseable {
     @Override
     public void close() {
-      store.close();
+      try {
+        store.close();
+      } finally {
+        restoreLogging.run();
+      }
     }
   }
 
   /**
    * Admin commands print their result on stdout and errors as one line on stderr; the store's INFO
-   * lines (a schema migration) would add to stderr, so only warnings are logged.
+   * lines (a schema migration) would add to stderr, so only warnings are logged while the table is
+   * open. The returned action puts the level back: a command run inside a gateway's JVM (the tests
+   * do) must not silence the gateway's own INFO lines for good.
    */
-  private static void quietLogging() {
+  private static Runnable quietLogging() {
     if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
-      ctx.getLogger("dev.sandboxssh").setLevel(ch.qos.logback.classic.Level.WARN);
+      ch.qos.logback.classic.Logger logger = ctx.getLogger("dev.sandboxssh");
+      ch.qos.logback.classic.Level before = logger.getLevel();
+      logger.setLevel(ch.qos.logback.classic.Level.WARN);
+      return () -> logger.setLevel(before);
     }
+    return () -> {};
   }
 
   // ---------------------------------------------------------------- serve
