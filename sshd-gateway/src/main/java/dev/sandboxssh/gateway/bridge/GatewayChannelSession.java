@@ -225,6 +225,11 @@ public final class GatewayChannelSession extends ChannelSession {
    * does. MINA's own order (EOF, then status) loses the status whenever the client already sent its
    * EOF (stdin at its end, and every ControlMaster session): such a client answers our EOF with
    * CLOSE at once, and once that CLOSE is in, MINA discards the status, so the client reports 255.
+   *
+   * <p>The close is graceful even when the command asks for an immediate one, as MINA's SFTP server
+   * does when a request failed it (a packet shorter than its fields): an immediate close sends no
+   * SSH_MSG_CHANNEL_CLOSE and forgets the channel, while the client waits for that message (RFC
+   * 4254 section 5.3) for ever: an OpenSSH client hangs, a ControlMaster keeps the channel.
    */
   @Override
   protected void closeShell(int exitValue, boolean closeImmediately) throws IOException {
@@ -235,7 +240,7 @@ public final class GatewayChannelSession extends ChannelSession {
     }
     flushOutput();
     sendExitStatus(exitValue);
-    finish(closeImmediately);
+    finish();
   }
 
   /**
@@ -258,7 +263,7 @@ public final class GatewayChannelSession extends ChannelSession {
     buffer.putString("");
     buffer.putString("");
     writePacket(buffer);
-    finish(false);
+    finish();
   }
 
   private void flushOutput() throws IOException {
@@ -270,12 +275,12 @@ public final class GatewayChannelSession extends ChannelSession {
     }
   }
 
-  private void finish(boolean closeImmediately) throws IOException {
+  private void finish() throws IOException {
     if (out != null) {
       out.close(); // sends EOF
     }
     sendEof(); // for a channel without output stream; once only
     commandExitFuture.setClosed();
-    close(closeImmediately);
+    close(false);
   }
 }
