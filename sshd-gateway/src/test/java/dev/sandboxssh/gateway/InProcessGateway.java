@@ -12,6 +12,7 @@ import dev.sandboxssh.gateway.store.JdbcOwnershipStore;
 import dev.sandboxssh.gateway.store.PublicKeys;
 import dev.sandboxssh.gateway.store.SandboxRecord;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -60,7 +61,8 @@ public final class InProcessGateway implements AutoCloseable {
   private final SshServer sshd;
   private final GatewayServer gateway;
   private final SshClient client;
-  private final ClientSession session;
+  private final KeyPair key;
+  private ClientSession session;
 
   private InProcessGateway(GatewayConfig config, Path dir) throws Exception {
     this.dir = dir;
@@ -104,9 +106,16 @@ public final class InProcessGateway implements AutoCloseable {
     // Without it every channel close waits out a delayed ACK (40 ms on loopback).
     CoreModuleProperties.TCP_NODELAY.set(client, true);
     client.start();
-    session = client.connect(SANDBOX, "127.0.0.1", gateway.port()).verify(TIMEOUT).getSession();
-    session.addPublicKeyIdentity(key);
-    session.auth().verify(TIMEOUT);
+    this.key = key;
+    session = login();
+  }
+
+  private ClientSession login() throws IOException {
+    ClientSession s =
+        client.connect(SANDBOX, "127.0.0.1", gateway.port()).verify(TIMEOUT).getSession();
+    s.addPublicKeyIdentity(key);
+    s.auth().verify(TIMEOUT);
+    return s;
   }
 
   /** Starts one with {@code config} (its host, port and directories are replaced) in a new dir. */
@@ -130,17 +139,24 @@ public final class InProcessGateway implements AutoCloseable {
     return outsideDir;
   }
 
-  /** The logged-in client session. */
-  public ClientSession session() {
+  /**
+   * The logged-in client session; a new one when an earlier input ended the last (that input has
+   * failed already, and the next must not fail for it too).
+   */
+  public synchronized ClientSession session() throws IOException {
+    if (!session.isOpen()) {
+      session = login();
+    }
     return session;
   }
 
-  /** The gateway's side of the channel the client knows by {@code recipient}. */
-  public ChannelSession serverChannel(long recipient) {
+  /** The gateway's side of the channel that {@code client} knows by {@code recipient}. */
+  public ChannelSession serverChannel(ClientSession client, long recipient) {
+    SocketAddress from = client.getIoSession().getLocalAddress();
     List<ServerSession> sessions =
         sshd.getActiveSessions().stream()
-            .filter(ServerSession.class::isInstance)
             .map(ServerSession.class::cast)
+            .filter(s -> from.equals(s.getClientAddress()))
             .toList();
     for (ServerSession s : sessions) {
       AbstractConnectionService service =

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.sshd.client.channel.ChannelSession;
+import org.apache.sshd.client.session.ClientSession;
 import org.apache.sshd.common.session.ConnectionService;
 import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.common.util.buffer.BufferException;
@@ -110,12 +111,13 @@ class GatewayChannelSessionFuzzTest {
   }
 
   private static void onChannel(byte[] input) throws Exception {
+    ClientSession ssh = gateway.session();
     ChannelSession client = new ChannelSession();
-    gateway.session().getService(ConnectionService.class).registerChannel(client);
+    ssh.getService(ConnectionService.class).registerChannel(client);
     client.open().verify(TIMEOUT);
     try {
       GatewayChannelSession channel =
-          (GatewayChannelSession) gateway.serverChannel(client.getRecipient());
+          (GatewayChannelSession) gateway.serverChannel(ssh, client.getRecipient());
       ByteBuffer in = ByteBuffer.wrap(input);
       for (int n = 0; n < MAX_REQUESTS && in.remaining() >= 4; n++) {
         int type = in.get() & 0xff;
@@ -133,9 +135,12 @@ class GatewayChannelSessionFuzzTest {
         }
         checkWithinLimits(channel);
       }
-    } finally {
-      client.close(false).await(TIMEOUT);
+    } catch (Throwable failure) {
+      client.close(true);
+      throw failure;
     }
+    assertThat(client.close(false).await(TIMEOUT)).as("the channel closed").isTrue();
+    assertThat(ssh.isOpen()).as("the SSH connection").isTrue();
   }
 
   /** The SSH_MSG_CHANNEL_REQUEST body after the recipient: type, want-reply, payload. */
