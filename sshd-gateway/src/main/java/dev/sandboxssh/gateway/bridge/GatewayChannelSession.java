@@ -5,6 +5,7 @@ import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.session.SessionContext;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -88,6 +89,46 @@ public final class GatewayChannelSession extends ChannelSession {
       acceptedEnv.put(name, value);
     }
     return super.handleEnvParsed(name, value);
+  }
+
+  /**
+   * Reads a {@code pty-req} as MINA does, but refuses one whose terminal modes (RFC 4254 section 8:
+   * opcode bytes, each of 1..159 followed by a uint32) end inside an opcode's value. MINA's own
+   * parser reads past the end of the modes there and throws ArrayIndexOutOfBoundsException, which
+   * dropped the client's connection as an internal error; now the client is told "PTY allocation
+   * request failed" and the channel goes on.
+   */
+  @Override
+  protected RequestHandler.Result handlePtyReq(Buffer buffer, boolean wantReply)
+      throws IOException {
+    String term = buffer.getString();
+    int cols = buffer.getInt();
+    int rows = buffer.getInt();
+    int width = buffer.getInt();
+    int height = buffer.getInt();
+    byte[] encoded = buffer.getBytes();
+    Map<PtyMode, Integer> modes = new EnumMap<>(PtyMode.class);
+    for (int i = 0; i < encoded.length && encoded[i] != PtyMode.TTY_OP_END; ) {
+      int opcode = encoded[i++] & 0xff;
+      if (opcode >= 160) {
+        break; // RFC 4254: opcodes 160 to 255 are undefined and stop parsing
+      }
+      if (encoded.length - i < Integer.BYTES) {
+        log.debug("pty-req refused: terminal mode {} without its value", opcode);
+        return RequestHandler.Result.ReplyFailure;
+      }
+      int value =
+          (encoded[i] & 0xff) << 24
+              | (encoded[i + 1] & 0xff) << 16
+              | (encoded[i + 2] & 0xff) << 8
+              | (encoded[i + 3] & 0xff);
+      i += Integer.BYTES;
+      PtyMode mode = PtyMode.fromInt(opcode);
+      if (mode != null) { // as MINA: a mode it does not know is left out
+        modes.put(mode, value);
+      }
+    }
+    return handlePtyReqParsed(term, cols, rows, width, height, modes);
   }
 
   @Override
@@ -184,6 +225,11 @@ public final class GatewayChannelSession extends ChannelSession {
    * does. MINA's own order (EOF, then status) loses the status whenever the client already sent its
    * EOF (stdin at its end, and every ControlMaster session): such a client answers our EOF with
    * CLOSE at once, and once that CLOSE is in, MINA discards the status, so the client reports 255.
+   *
+   * <p>The close is graceful even when the command asks for an immediate one, as MINA's SFTP server
+   * does when a request failed it (a packet shorter than its fields): an immediate close sends no
+   * SSH_MSG_CHANNEL_CLOSE and forgets the channel, while the client waits for that message (RFC
+   * 4254 section 5.3) for ever: an OpenSSH client hangs, a ControlMaster keeps the channel.
    */
   @Override
   protected void closeShell(int exitValue, boolean closeImmediately) throws IOException {
@@ -194,7 +240,7 @@ public final class GatewayChannelSession extends ChannelSession {
     }
     flushOutput();
     sendExitStatus(exitValue);
-    finish(closeImmediately);
+    finish();
   }
 
   /**
@@ -217,7 +263,7 @@ public final class GatewayChannelSession extends ChannelSession {
     buffer.putString("");
     buffer.putString("");
     writePacket(buffer);
-    finish(false);
+    finish();
   }
 
   private void flushOutput() throws IOException {
@@ -229,12 +275,12 @@ public final class GatewayChannelSession extends ChannelSession {
     }
   }
 
-  private void finish(boolean closeImmediately) throws IOException {
+  private void finish() throws IOException {
     if (out != null) {
       out.close(); // sends EOF
     }
     sendEof(); // for a channel without output stream; once only
     commandExitFuture.setClosed();
-    close(closeImmediately);
+    close(false);
   }
 }

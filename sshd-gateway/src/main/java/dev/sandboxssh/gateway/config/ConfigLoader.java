@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.config;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -18,8 +19,11 @@ import java.util.regex.Pattern;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.AbstractConstruct;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.Tag;
 import org.yaml.snakeyaml.representer.Representer;
 import org.yaml.snakeyaml.resolver.Resolver;
@@ -71,6 +75,14 @@ public final class ConfigLoader {
     } catch (YAMLException e) {
       // Snakeyaml's messages span several lines with a caret; one line is enough for users.
       throw new ConfigException(source, List.of(oneLine(e.getMessage())));
+    } catch (RuntimeException e) {
+      // Snakeyaml's constructors for explicit tags fail with whatever their conversion throws, not
+      // a YAMLException ("!!set x" a ClassCastException, "!!float x" a NumberFormatException,
+      // "!!binary ~" an IllegalArgumentException): still a bad file, not an internal failure.
+      throw new ConfigException(
+          source,
+          List.of(
+              "malformed YAML: " + oneLine(e.getClass().getSimpleName() + ": " + e.getMessage())));
     }
     List<String> problems = new ArrayList<>();
     Map<?, ?> top;
@@ -306,7 +318,7 @@ public final class ConfigLoader {
     options.setCodePointLimit(MAX_CHARS);
     DumperOptions dumper = new DumperOptions();
     return new Yaml(
-        new SafeConstructor(options),
+        new DecimalConstructor(options),
         new Representer(dumper),
         dumper,
         options,
@@ -326,6 +338,38 @@ public final class ConfigLoader {
       addImplicitResolver(Tag.INT, Pattern.compile("^[-+]?[0-9]+$"), "-+0123456789");
       addImplicitResolver(Tag.NULL, Pattern.compile("^(?:~|null|Null|NULL| )$"), "~nN\0");
       addImplicitResolver(Tag.NULL, EMPTY, null);
+    }
+  }
+
+  /**
+   * Reads integers as {@link PlainResolver} finds them: decimal digits, in base 10. Snakeyaml's own
+   * constructor follows YAML 1.1 there too and reads a leading 0 as octal: {@code port: 022} was
+   * port 18, and {@code port: 0999} threw NumberFormatException out of the loader.
+   */
+  private static final class DecimalConstructor extends SafeConstructor {
+    DecimalConstructor(LoaderOptions options) {
+      super(options);
+      yamlConstructors.put(
+          Tag.INT,
+          new AbstractConstruct() {
+            @Override
+            public Object construct(Node node) {
+              // Only an explicit !!int tag gets here with something else than digits.
+              if (!(node instanceof ScalarNode scalar)) {
+                throw new YAMLException("!!int on something that is not a number");
+              }
+              BigInteger value;
+              try {
+                value = new BigInteger(scalar.getValue());
+              } catch (NumberFormatException e) {
+                throw new YAMLException("not a decimal integer: " + scalar.getValue());
+              }
+              if (value.bitLength() < Integer.SIZE) {
+                return value.intValue();
+              }
+              return value.bitLength() < Long.SIZE ? (Object) value.longValue() : value;
+            }
+          });
     }
   }
 

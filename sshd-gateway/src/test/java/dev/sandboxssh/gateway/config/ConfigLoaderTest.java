@@ -277,6 +277,31 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void integersAreDecimalEvenWithLeadingZeros() {
+    // YAML 1.1 would read 022 as octal 18, and 0999 not at all.
+    assertThat(ConfigLoader.parse("port: 022", "t.yaml").port()).isEqualTo(22);
+    assertThat(ConfigLoader.parse("port: 0999", "t.yaml").port()).isEqualTo(999);
+    assertThat(ConfigLoader.parse("port: +2200", "t.yaml").port()).isEqualTo(2200);
+    assertThatThrownBy(() -> ConfigLoader.parse("port: 99999999999999999999", "t.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("port: out of range");
+    assertThatThrownBy(() -> ConfigLoader.parse("port: !!int 0x16", "t.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("not a decimal integer");
+  }
+
+  @Test
+  void explicitTagsThatDoNotFitTheirValueAreConfigErrors() {
+    for (String yaml :
+        List.of("!!set b?", "port: !!int [1]", "host: !!float x", "host: !!binary ~~")) {
+      assertThatThrownBy(() -> ConfigLoader.parse(yaml, "t.yaml"))
+          .as(yaml)
+          .isInstanceOf(ConfigException.class)
+          .hasMessageStartingWith("t.yaml: invalid configuration: ");
+    }
+  }
+
+  @Test
   void arbitraryTagsAreRefused() {
     assertThatThrownBy(
             () -> ConfigLoader.parse("host: !!javax.script.ScriptEngineManager []", "t.yaml"))

@@ -125,6 +125,33 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
     }
   }
 
+  /**
+   * {@code version-select} as MINA answers it, except when it refuses: the extension says the
+   * server then "MUST close the channel", but MINA closes the whole SSH connection, and with it the
+   * client's other channels (its shells, forwards and other transfers, every session multiplexed by
+   * a ControlMaster). Here only this channel ends.
+   */
+  @Override
+  protected void doVersionSelect(Buffer buffer, int id, String proposed) throws IOException {
+    boolean first = requestsCount.get() == 0L;
+    Boolean supported = first ? validateProposedVersion(buffer, id, proposed) : Boolean.FALSE;
+    if (Boolean.TRUE.equals(supported)) {
+      version = Integer.parseInt(proposed);
+      sendStatus(prepareReply(buffer), id, SftpConstants.SSH_FX_OK, "");
+      return;
+    }
+    if (supported != null) { // null: validateProposedVersion has answered already
+      sendStatus(
+          prepareReply(buffer),
+          id,
+          SftpConstants.SSH_FX_FAILURE,
+          first
+              ? "Unsupported version " + proposed
+              : "Version selection not the 1st request for proposal = " + proposed);
+    }
+    getServerChannelSession().close(false);
+  }
+
   @Override
   protected void executeExtendedCommand(Buffer buffer, int id, String extension)
       throws IOException {
