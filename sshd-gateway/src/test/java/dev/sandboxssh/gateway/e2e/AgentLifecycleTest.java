@@ -2,18 +2,12 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -27,8 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("e2e")
 class AgentLifecycleTest {
-  private static final Path JAR = Path.of("target", "sshd-gateway.jar").toAbsolutePath();
-  private static final Pattern LISTENING = Pattern.compile("gateway listening on [^:]+:(\\d+)");
 
   @TempDir Path dir;
   private Process gateway;
@@ -174,61 +166,10 @@ class AgentLifecycleTest {
     }
   }
 
-  private int startGateway(Path data, Path config) throws IOException {
-    assertThat(JAR).as("run after package").exists();
-    gateway =
-        new ProcessBuilder(
-                java(),
-                "-jar",
-                JAR.toString(),
-                "serve",
-                "--port",
-                "0",
-                "--data-dir",
-                data.toString(),
-                "--keys-dir",
-                dir.resolve("keys").toString(),
-                "--config",
-                config.toString())
-            .redirectOutput(dir.resolve("gateway.out").toFile())
-            .start();
-    CompletableFuture<Integer> port =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try (BufferedReader err =
-                  new BufferedReader(
-                      new InputStreamReader(gateway.getErrorStream(), StandardCharsets.UTF_8))) {
-                Integer found = null;
-                for (String line; (line = err.readLine()) != null; ) {
-                  Matcher m = LISTENING.matcher(line);
-                  if (found == null && m.find()) {
-                    found = Integer.parseInt(m.group(1));
-                    return found;
-                  }
-                }
-                return -1;
-              } catch (IOException e) {
-                return -1;
-              }
-            },
-            BlockingTasks.THREADS);
-    try {
-      int p = port.get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
-      assertThat(p).as("the gateway printed its port").isPositive();
-      // Keep draining stderr so that the gateway never blocks on a full pipe.
-      CompletableFuture.runAsync(() -> drain(gateway), BlockingTasks.THREADS);
-      return p;
-    } catch (Exception e) {
-      throw new AssertionError("gateway did not start", e);
-    }
-  }
-
-  private static void drain(Process p) {
-    try {
-      p.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
-    } catch (IOException e) {
-      // The gateway is gone.
-    }
+  private int startGateway(Path data, Path config) throws Exception {
+    PackagedGateway.Serving serving = PackagedGateway.serve(dir, data, config);
+    gateway = serving.process();
+    return serving.port();
   }
 
   /** Adds an owner with a fresh key and local sandboxes through the admin commands; the key. */
@@ -246,9 +187,7 @@ class AgentLifecycleTest {
   }
 
   private int admin(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(java(), "-jar", JAR.toString()));
-    cmd.addAll(List.of(args));
-    OpenSsh.Result r = OpenSsh.run(cmd, new byte[0], Timeouts.COMMAND);
+    OpenSsh.Result r = OpenSsh.run(PackagedGateway.command(args), new byte[0], Timeouts.COMMAND);
     assertThat(r.stderr()).doesNotContain("error:");
     return r.exitCode();
   }
@@ -297,9 +236,5 @@ class AgentLifecycleTest {
       assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
       Thread.sleep(100);
     }
-  }
-
-  private static String java() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }

@@ -16,8 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -31,8 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("e2e")
 class DrainTest {
   private static final String SANDBOX = GatewayFixture.SANDBOX;
-  private static final Path JAR = Path.of("target", "sshd-gateway.jar").toAbsolutePath();
-  private static final Pattern LISTENING = Pattern.compile("gateway listening on [^:]+:(\\d+)");
 
   @TempDir Path dir;
   private Process gateway;
@@ -120,7 +116,6 @@ class DrainTest {
 
   @Test
   void sigtermDrainsThePackagedGateway() throws Exception {
-    assertThat(JAR).as("run after package").exists();
     Path data = dir.resolve("data");
     Path key = GatewayFixture.newKey(dir, "erin");
     admin("owner", "add", "erin", "--key", key + ".pub", "--data-dir", data.toString());
@@ -179,55 +174,13 @@ class DrainTest {
   }
 
   private int startGateway(Path data, Path config) throws Exception {
-    gateway =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar",
-                JAR.toString(),
-                "serve",
-                "--port",
-                "0",
-                "--data-dir",
-                data.toString(),
-                "--keys-dir",
-                dir.resolve("keys").toString(),
-                "--config",
-                config.toString())
-            .redirectOutput(dir.resolve("gateway.out").toFile())
-            .start();
-    CompletableFuture<Integer> found = new CompletableFuture<>();
-    // Reads stderr to the end, so that the gateway never blocks on a full pipe.
-    CompletableFuture.runAsync(
-        () -> {
-          try (BufferedReader err =
-              new BufferedReader(
-                  new InputStreamReader(gateway.getErrorStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = err.readLine()) != null; ) {
-              Matcher m = LISTENING.matcher(line);
-              if (m.find()) {
-                found.complete(Integer.parseInt(m.group(1)));
-              }
-            }
-          } catch (IOException e) {
-            // The gateway is gone.
-          }
-          found.complete(-1);
-        },
-        BlockingTasks.THREADS);
-    int port = found.get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
-    assertThat(port).as("the gateway printed its port").isPositive();
-    return port;
+    PackagedGateway.Serving serving = PackagedGateway.serve(dir, data, config);
+    gateway = serving.process();
+    return serving.port();
   }
 
   private static void admin(String... args) {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar",
-                JAR.toString()));
-    cmd.addAll(List.of(args));
-    OpenSsh.Result r = OpenSsh.run(cmd, new byte[0], Timeouts.COMMAND);
+    OpenSsh.Result r = OpenSsh.run(PackagedGateway.command(args), new byte[0], Timeouts.COMMAND);
     assertThat(r.exitCode()).as(r.stderr()).isZero();
   }
 }
