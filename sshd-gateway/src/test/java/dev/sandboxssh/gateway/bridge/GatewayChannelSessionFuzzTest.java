@@ -3,9 +3,9 @@ package dev.sandboxssh.gateway.bridge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.sandboxssh.gateway.AllocationBudget;
 import dev.sandboxssh.gateway.InProcessGateway;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.testing.AllocationBudget;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

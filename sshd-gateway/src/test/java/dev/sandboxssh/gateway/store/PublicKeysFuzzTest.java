@@ -3,7 +3,7 @@ package dev.sandboxssh.gateway.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.sandboxssh.gateway.AllocationBudget;
+import dev.sandboxssh.testing.AllocationBudget;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

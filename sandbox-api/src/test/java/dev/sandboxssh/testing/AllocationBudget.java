@@ -1,4 +1,4 @@
-package dev.sandboxssh.gateway;
+package dev.sandboxssh.testing;
 
 import java.lang.management.ClassLoadingMXBean;
 import java.lang.management.ManagementFactory;
