@@ -220,7 +220,9 @@ class CommandsTest {
     OutputCollector out = new OutputCollector();
     CommandHandle handle =
         commands.run(
-            "trap 'echo hup > hung-up; exit 1' HUP; echo ready; while :; do sleep 0.05; done",
+            // Written aside and renamed: the file must not be seen before its content is.
+            "trap 'echo hup > hung-up.tmp; mv hung-up.tmp hung-up; exit 1' HUP;"
+                + " echo ready; while :; do sleep 0.05; done",
             CommandOptions.create().onStdout(out));
     assertThat(out.await("ready", WAIT)).isTrue();
     handle.disconnect();
