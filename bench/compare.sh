@@ -2,7 +2,7 @@
 # Side-by-side benchmark: sandbox-ssh against this machine's OpenSSH sshd, both on loopback,
 # measured in one run (the machine drifts too much between runs to compare across them).
 #
-#   bench/compare.sh [--quick] [--json FILE]   (after ./mvnw -B package -DskipTests)
+#   bench/compare.sh [--quick] [--only GROUPS] [--json FILE]   (after ./mvnw -B package -DskipTests)
 #
 # Prints one row per measure with the sshd value, the gateway value and their ratio
 # (gateway / sshd; whether higher is better depends on the unit):
@@ -15,7 +15,9 @@
 #   - memory when idle after the load: the main server process, the sandbox agent, the whole
 #     server process tree, and what one idle PTY session adds.
 # --json FILE also writes every row (name, unit, better, sshd, gateway, ratio) to FILE, for
-# bench/chart.py. --quick uses smaller transfers and fewer runs (about 3 minutes).
+# bench/chart.py. --quick uses smaller transfers and fewer runs (about 3 minutes). --only takes a
+# comma-separated subset of the groups connect, echo, bulk, memory and cold, for working on one
+# figure; the README's table comes from a run of them all.
 #
 # Server CPU is counted over each server's whole process tree, processes that exit during the
 # transfer included (the per-connection sshd, the command): each server starts in a cpuacct
@@ -25,15 +27,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=0; JSON=""
+QUICK=0; JSON=""; ONLY=connect,echo,bulk,memory,cold
+usage() { echo "usage: bench/compare.sh [--quick] [--only connect,echo,bulk,memory,cold] [--json FILE]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --json) JSON=${2:?--json needs a file}; shift ;;
-    *) echo "usage: bench/compare.sh [--quick] [--json FILE]" >&2; exit 2 ;;
+    --only) ONLY=${2:?--only needs groups}; shift ;;
+    *) usage ;;
   esac
   shift
 done
+for g in ${ONLY//,/ }; do
+  case "$g" in connect|echo|bulk|memory|cold) ;; *) echo "unknown group: $g" >&2; usage ;; esac
+done
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
 [ -z "$JSON" ] || JSON=$(realpath -m "$JSON")
 RUNS_CONNECT=$(( QUICK ? 5 : 20 ))
 RUNS_COLD=$(( QUICK ? 3 : 5 ))
@@ -389,20 +397,14 @@ printf '%-58s %12s %12s %8s\n' "measure" "OpenSSH sshd" "sandbox-ssh" "gw/sshd"
 
 # --- connects, interleaved: the machine's drift lands on both servers alike -----------------
 connect_ms() { local t0 t1; t0=$(now_ns); "$1" true || return 1; t1=$(now_ns); echo $(( (t1 - t0) / 1000000 )); }
-: > "$WORK/c.base"; : > "$WORK/c.gw"
-for _ in $(seq "$RUNS_CONNECT"); do
-  connect_ms base >> "$WORK/c.base" || true
-  connect_ms gw >> "$WORK/c.gw" || true
-done
-row "connect + true, warm, median of $RUNS_CONNECT" ms lower "$(median < "$WORK/c.base")" "$(median < "$WORK/c.gw")"
-
-# --- keystroke echo ------------------------------------------------------------------------
-ECHO_CMD='stty raw -echo; echo READY; exec cat'
-read -r e_bm e_bp e_gm e_gp < <(helper echo "$KEYSTROKES" \
-  ssh "${SSH_OPTS[@]}" -e none -tt -p "$SSHD_PORT" "$BASE_USER@127.0.0.1" "$ECHO_CMD" :: \
-  ssh "${SSH_OPTS[@]}" -e none -tt -p "$GW_PORT" bench@127.0.0.1 "$ECHO_CMD") || true
-row "keystroke echo through ssh -tt, median of $KEYSTROKES" ms lower "${e_bm:-failed}" "${e_gm:-failed}"
-row "keystroke echo through ssh -tt, p90 of $KEYSTROKES" ms lower "${e_bp:-failed}" "${e_gp:-failed}"
+if want connect; then
+  : > "$WORK/c.base"; : > "$WORK/c.gw"
+  for _ in $(seq "$RUNS_CONNECT"); do
+    connect_ms base >> "$WORK/c.base" || true
+    connect_ms gw >> "$WORK/c.gw" || true
+  done
+  row "connect + true, warm, median of $RUNS_CONNECT" ms lower "$(median < "$WORK/c.base")" "$(median < "$WORK/c.gw")"
+fi
 
 # --- bulk transfers --------------------------------------------------------------------------
 # Each transfer function moves its bytes through server $1 and succeeds only if all of them
@@ -494,7 +496,8 @@ bulk() { # label bytes function: MB/s and CPU rows, runs interleaved, medians
   row "$label" "server CPU s/GB" lower "$(med base 2)" "$(med gw 2)"
 }
 
-for cipher in default aes128-gcm; do
+want bulk || CIPHERS=""
+for cipher in ${CIPHERS-default aes128-gcm}; do
   if [ "$cipher" = default ]; then CIPHER=(); name="default cipher"; else CIPHER=(-c aes128-gcm@openssh.com); name=$cipher; fi
   bulk "exec download $((BULK_BYTES / 1000000)) MB, $name" "$BULK_BYTES" exec_download
   bulk "exec upload $((BULK_BYTES / 1000000)) MB, $name" "$BULK_BYTES" exec_upload
@@ -507,11 +510,25 @@ done
 CIPHER=()
 rm -f "$WORK/got.bin" "$BASE_HOME/file.bin" "$GW_HOME/file.bin"
 
+# --- keystroke echo ------------------------------------------------------------------------
+# After the transfers: the gateway's JIT has then compiled its packet path, as in a gateway that
+# has been serving for a while (sshd has nothing to warm up). On a gateway that has served
+# nothing yet, the first few thousand keystrokes run partly interpreted and echo slower.
+ECHO_CMD='stty raw -echo; echo READY; exec cat'
+if want echo; then
+  read -r e_bm e_bp e_gm e_gp < <(helper echo "$KEYSTROKES" \
+    ssh "${SSH_OPTS[@]}" -e none -tt -p "$SSHD_PORT" "$BASE_USER@127.0.0.1" "$ECHO_CMD" :: \
+    ssh "${SSH_OPTS[@]}" -e none -tt -p "$GW_PORT" bench@127.0.0.1 "$ECHO_CMD") || true
+  row "keystroke echo through ssh -tt, median of $KEYSTROKES" ms lower "${e_bm:-failed}" "${e_gm:-failed}"
+  row "keystroke echo through ssh -tt, p90 of $KEYSTROKES" ms lower "${e_bp:-failed}" "${e_gp:-failed}"
+fi
+
 # --- memory, idle after the load ------------------------------------------------------------
 # One process is its RSS; a process tree is its PSS sum, since RSS would count the shared
 # libraries once per process (sshd's per-connection processes share most of theirs).
 # Idle means a minute without sessions: the gateway's G1 collects after 30 s without a GC and
 # then gives back the heap the transfers grew (the agent's serial GC shrinks at each collection).
+if want memory; then
 sleep 60
 mb() { awk -v kb="$1" 'BEGIN {printf "%.0f", kb / 1024}'; }
 AGENT_PID=$(helper agent "$GW_PID" "$(stat -c %u "$GW_HOME")")
@@ -552,10 +569,12 @@ read -r i_gt i_gm < <(idle_cost gw "$GW_PID") || true
 exec 7>&-
 row "idle PTY session, whole server tree PSS, $IDLE_SESSIONS open" KB/session lower "${i_bt:-failed}" "${i_gt:-failed}"
 row "idle PTY session, main server process RSS, $IDLE_SESSIONS open" KB/session lower "${i_bm:-failed}" "${i_gm:-failed}"
+fi
 
 # --- cold first connect: a fresh sandbox, whose agent the login starts ----------------------
 # Last, so that the agents it leaves running do not weigh on the other rows. sshd starts
 # nothing per user, so its column is a plain connect, taken alternately with the cold ones.
+want cold || RUNS_COLD=0
 for i in $(seq "$RUNS_COLD"); do
   "${G[@]}" sandbox create --owner bencher --id "cold$i" --data-dir "$WORK/data" >/dev/null
 done
@@ -566,7 +585,7 @@ for i in $(seq "$RUNS_COLD"); do
   cold_ms "cold$i" >> "$WORK/c.gw" || echo failed >> "$WORK/c.gw"
 done
 cold_gw=$(if grep -q failed "$WORK/c.gw"; then echo failed; else median < "$WORK/c.gw"; fi)
-row "connect + true, cold (agent not running), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$cold_gw"
+[ "$RUNS_COLD" = 0 ] || row "connect + true, cold (agent not running), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$cold_gw"
 
 # The bench sandbox's agent should start once, at the first login, and live through the run
 # (local.idle-timeout is minutes); every further start put a cold start inside some session,

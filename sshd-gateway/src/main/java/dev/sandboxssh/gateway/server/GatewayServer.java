@@ -124,6 +124,10 @@ public final class GatewayServer implements AutoCloseable {
     // counts the replies to keepalives as activity, so it would never fire.
     CoreModuleProperties.IDLE_TIMEOUT.set(sshd, Duration.ZERO);
     CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "sandbox-ssh");
+    // A keystroke's echo is one small packet; with Nagle's algorithm it waits for the ACK of the
+    // previous one whenever two are in flight. sshd sets TCP_NODELAY on interactive sessions;
+    // bulk transfers lose nothing, since every write here is a whole SSH packet.
+    CoreModuleProperties.TCP_NODELAY.set(sshd, true);
   }
 
   /**
