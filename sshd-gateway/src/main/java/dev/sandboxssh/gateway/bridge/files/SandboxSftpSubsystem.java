@@ -49,6 +49,9 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
   private SandboxFileSystem sandboxFs;
   private IoOutputStream stderr;
 
+  /** Set once a version-select was refused: the channel is closing, nothing more is answered. */
+  private volatile boolean ending;
+
   SandboxSftpSubsystem(ChannelSession channel, SftpSubsystemConfigurator configurator) {
     super(channel, configurator);
   }
@@ -129,7 +132,9 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
    * {@code version-select} as MINA answers it, except when it refuses: the extension says the
    * server then "MUST close the channel", but MINA closes the whole SSH connection, and with it the
    * client's other channels (its shells, forwards and other transfers, every session multiplexed by
-   * a ControlMaster). Here only this channel ends.
+   * a ControlMaster). Here only this channel ends, after the refusal reached the client: MINA
+   * queues replies in a buffered stream that a channel's close does not wait for. No request after
+   * the refused one is answered.
    */
   @Override
   protected void doVersionSelect(Buffer buffer, int id, String proposed) throws IOException {
@@ -149,7 +154,16 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
               ? "Unsupported version " + proposed
               : "Version selection not the 1st request for proposal = " + proposed);
     }
-    getServerChannelSession().close(false);
+    ending = true;
+    ChannelSession channel = getServerChannelSession();
+    out.close(false).addListener(closed -> channel.close(false));
+  }
+
+  @Override
+  protected void doProcess(Buffer buffer, int length, int type, int id) throws IOException {
+    if (!ending) {
+      super.doProcess(buffer, length, type, id);
+    }
   }
 
   @Override
