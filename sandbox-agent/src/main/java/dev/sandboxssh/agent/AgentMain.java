@@ -6,95 +6,61 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
-/** {@code sandbox-agent --listen ADDR --token-file FILE [--root DIR]}. */
-@Command(
-    name = "sandbox-agent",
-    mixinStandardHelpOptions = true,
-    description = "Serves one sandbox's processes, filesystem and network tunnels over gRPC.")
-public final class AgentMain implements Callable<Integer> {
+/**
+ * {@code sandbox-agent --listen ADDR --token-file FILE [--root DIR]}; see {@link AgentArguments}.
+ */
+public final class AgentMain {
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
-
-  @Option(
-      names = "--listen",
-      required = true,
-      paramLabel = "ADDR",
-      description = "HOST:PORT or unix:PATH (use loopback or a unix socket).")
-  String listen;
-
-  @Option(
-      names = "--token-file",
-      required = true,
-      paramLabel = "FILE",
-      description = "File holding the bearer token every call must present.")
-  Path tokenFile;
-
-  @Option(
-      names = "--root",
-      paramLabel = "DIR",
-      description = "Confine the filesystem API to paths inside DIR.")
-  Path root;
-
-  @Option(
-      names = "--home",
-      paramLabel = "DIR",
-      description = "The sandbox user's home (default: the --root DIR, else $HOME).")
-  Path home;
-
-  @Option(
-      names = "--envd-listen",
-      paramLabel = "HOST:PORT",
-      description =
-          "Also serve E2B's envd API (Connect over HTTP/1.1, token in X-Access-Token) here, on the"
-              + " same processes and files, for the official E2B SDKs.")
-  String envdListen;
-
-  @Option(
-      names = "--exit-with-stdin",
-      description =
-          "Exit when standard input reaches end of file: the parent holds it open, so the agent"
-              + " cannot outlive a parent that died, even by SIGKILL. While it runs named"
-              + " sessions (tagged processes) it stays, until they and every client connection"
-              + " are gone, so that a restarted parent finds them again.")
-  boolean exitWithStdin;
-
-  @Option(
-      names = "--own-pid-namespace",
-      description =
-          "The agent runs in a PID namespace of its own (bubblewrap): when it stops, it kills"
-              + " every process left in it, so that nothing of the sandbox outlives it.")
-  boolean ownPidNamespace;
 
   /** How often an agent whose parent went away checks whether it may stop. */
   private static final Duration ORPHAN_CHECK = Duration.ofSeconds(1);
 
   /** Entry point; exit status 2 for bad arguments, 1 when the agent cannot start. */
   public static void main(String[] args) {
-    System.exit(new CommandLine(new AgentMain()).execute(args));
+    AgentArguments parsed;
+    try {
+      parsed = AgentArguments.parse(args);
+    } catch (AgentArguments.InfoRequested info) {
+      System.out.print(info.getMessage());
+      System.exit(0);
+      return;
+    } catch (AgentArguments.UsageException e) {
+      System.err.println(e.getMessage());
+      System.err.print(AgentArguments.USAGE);
+      System.exit(2);
+      return;
+    }
+    int status;
+    try {
+      status = run(parsed);
+    } catch (AgentArguments.UsageException e) {
+      System.err.println(e.getMessage());
+      status = 2;
+    } catch (Exception e) {
+      log.error("agent failed to start: {}", e.toString(), e);
+      status = 1;
+    }
+    System.exit(status);
   }
 
-  @Override
-  public Integer call() throws Exception {
-    String token = Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
-    Path absRoot = root == null ? null : root.toAbsolutePath().normalize();
+  private static int run(AgentArguments args) throws Exception {
+    String token = Files.readString(args.tokenFile(), StandardCharsets.UTF_8).strip();
+    Path absRoot = args.root() == null ? null : args.root().toAbsolutePath().normalize();
     Path userHome =
-        home != null
-            ? home.toAbsolutePath()
+        args.home() != null
+            ? args.home().toAbsolutePath()
             : absRoot != null ? absRoot : Path.of(System.getProperty("user.home"));
     AgentConfig config = new AgentConfig(token, absRoot, userHome);
-    ListenAddress address = ListenAddress.parse(listen);
+    ListenAddress address = ListenAddress.parse(args.listen());
     InetSocketAddress envdAddress = null;
-    if (envdListen != null) {
+    if (args.envdListen() != null) {
       // Checked before anything listens: a bad value must not leave a half-started agent.
-      if (!(ListenAddress.parse(envdListen) instanceof ListenAddress.Tcp envdTcp)) {
-        throw new CommandLine.ParameterException(
-            new CommandLine(this), "--envd-listen takes HOST:PORT (the SDKs speak HTTP over TCP)");
+      if (!(ListenAddress.parse(args.envdListen()) instanceof ListenAddress.Tcp envdTcp)) {
+        throw new AgentArguments.UsageException(
+            "--envd-listen takes HOST:PORT (the SDKs speak HTTP over TCP)");
       }
       envdAddress = (InetSocketAddress) envdTcp.toSocketAddress();
     }
@@ -113,13 +79,13 @@ public final class AgentMain implements Callable<Integer> {
             new Thread(
                 () -> {
                   server.close();
-                  if (ownPidNamespace) {
+                  if (args.ownPidNamespace()) {
                     ProcessServiceImpl.killRestOfPidNamespace();
                   }
                 },
                 "agent-shutdown"));
     String where =
-        address instanceof ListenAddress.Tcp tcp ? tcp.host() + ":" + server.port() : listen;
+        address instanceof ListenAddress.Tcp tcp ? tcp.host() + ":" + server.port() : args.listen();
     // Printed on stdout so that whoever started the agent on port 0 learns the port.
     System.out.println("listening " + where);
     if (envdWhere != null) {
@@ -128,7 +94,7 @@ public final class AgentMain implements Callable<Integer> {
     }
     System.out.flush();
     log.info("agent listening on {} root={} home={}", where, absRoot, userHome);
-    if (exitWithStdin) {
+    if (args.exitWithStdin()) {
       Thread watcher = new Thread(() -> exitAtEof(server), "agent-parent-watch");
       watcher.setDaemon(true);
       watcher.start();
