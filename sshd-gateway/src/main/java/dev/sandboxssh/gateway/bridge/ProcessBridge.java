@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.bridge;
 import dev.sandboxssh.concurrent.SerialExecutor;
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.routing.DescriptorSocket;
+import dev.sandboxssh.gateway.routing.IdleInputStream;
 import dev.sandboxssh.gateway.routing.ProcessStdio;
 import dev.sandboxssh.gateway.routing.SandboxLease;
 import dev.sandboxssh.gateway.routing.SandboxUnreachableException;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -75,6 +77,12 @@ public final class ProcessBridge implements Command {
    * pipe closed that report would kill it with SIGPIPE first.
    */
   private static final Duration HANGUP_DRAIN = Duration.ofSeconds(2);
+
+  /**
+   * How long a handed-off stream's reader waits for output on its own thread before it parks the
+   * stream (see {@link #pump}): long enough that typing and a running build keep their thread.
+   */
+  public static final Duration IDLE_PARK = Duration.ofSeconds(5);
 
   /** What the client asked for. */
   public enum Kind {
@@ -277,23 +285,36 @@ public final class ProcessBridge implements Command {
     }
     input.attach(new ToProcess(stdio, handle, terminal, forwardEof));
     CompletableFuture<Void> drained = stdio == null ? null : readOutput(stdio);
-    CommandResult result;
-    try {
-      result = handle.exit().get();
-      if (drained != null) {
-        awaitOutput(drained, pty != null);
-      }
-    } catch (ExecutionException e) {
+    // No thread waits for the exit: an idle shell must cost the gateway no stack of its own.
+    handle
+        .exit()
+        .whenCompleteAsync(
+            (result, failure) -> finish(lease, result, failure, drained, pty != null), threads);
+  }
+
+  /** Sends the exit status once the process exited and its output was read. */
+  private void finish(
+      SandboxLease lease,
+      CommandResult result,
+      Throwable failure,
+      CompletableFuture<Void> drained,
+      boolean terminal) {
+    Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+    if (cause != null) {
       closeStdio();
-      if (e.getCause() instanceof SandboxUnavailableException) {
+      if (cause instanceof SandboxUnavailableException) {
         context.invalidate(lease);
       }
       failAndExit(
-          "sandbox "
-              + context.sandboxId()
-              + ": agent connection lost: "
-              + e.getCause().getMessage());
+          "sandbox " + context.sandboxId() + ": agent connection lost: " + cause.getMessage());
       return;
+    }
+    try {
+      if (drained != null) {
+        awaitOutput(drained, terminal);
+      }
+    } catch (ExecutionException e) {
+      log.debug("output copy failed: {}", e.getCause().toString());
     } catch (InterruptedException e) {
       closeStdio();
       Thread.currentThread().interrupt();
@@ -321,22 +342,33 @@ public final class ProcessBridge implements Command {
         : CompletableFuture.allOf(out, copy(io.stderr(), new ToClient(err), SMALL_READ));
   }
 
-  private CompletableFuture<Void> copy(InputStream from, OutputStream to, int chunk) {
+  private CompletableFuture<Void> copy(IdleInputStream from, OutputStream to, int chunk) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    threads.execute(
-        () -> {
-          byte[] buffer = new byte[chunk];
-          try {
-            for (int n; (n = from.read(buffer)) >= 0; ) {
-              to.write(buffer, 0, n);
-            }
-          } catch (IOException e) {
-            log.debug("output copy stopped: {}", e.toString());
-          } finally {
-            done.complete(null);
-          }
-        });
+    threads.execute(() -> pump(from, to, chunk, done));
     return done;
+  }
+
+  /**
+   * Copies until the stream ends, or until nothing came for {@link #IDLE_PARK}: then the stream
+   * parks, and the copy goes on on some thread once there is output again. An idle session thus
+   * holds neither a thread nor a buffer.
+   */
+  private void pump(
+      IdleInputStream from, OutputStream to, int chunk, CompletableFuture<Void> done) {
+    byte[] buffer = new byte[chunk];
+    try {
+      for (int n; (n = from.read(buffer, 0, chunk, (int) IDLE_PARK.toMillis())) != 0; ) {
+        if (n < 0) {
+          done.complete(null);
+          return;
+        }
+        to.write(buffer, 0, n);
+      }
+      from.whenReadable(() -> threads.execute(() -> pump(from, to, chunk, done)));
+    } catch (IOException e) {
+      log.debug("output copy stopped: {}", e.toString());
+      done.complete(null);
+    }
   }
 
   /**

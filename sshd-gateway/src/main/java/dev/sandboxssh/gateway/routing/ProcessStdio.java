@@ -1,7 +1,6 @@
 package dev.sandboxssh.gateway.routing;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
@@ -22,10 +21,10 @@ public interface ProcessStdio extends AutoCloseable {
   int writeNow(byte[] b, int off, int len) throws IOException;
 
   /** The process's output (for a terminal, everything it shows). */
-  InputStream stdout();
+  IdleInputStream stdout();
 
   /** The process's standard error, or null for a terminal (whose stderr is the terminal). */
-  InputStream stderr();
+  IdleInputStream stderr();
 
   /** Ends blocked reads and writes and closes every descriptor; idempotent. */
   @Override

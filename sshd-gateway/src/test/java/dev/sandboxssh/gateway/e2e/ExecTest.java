@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxssh.gateway.OpenDescriptors;
+import dev.sandboxssh.gateway.bridge.ProcessBridge;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
@@ -66,6 +67,19 @@ class ExecTest {
     } finally {
       client.destroyForcibly();
     }
+  }
+
+  @Test
+  void aCommandQuietForLongerThanTheIdleParkDeliversEverything() {
+    // Its output streams park while it sleeps (no gateway thread waits on them) and resume.
+    long quiet = ProcessBridge.IDLE_PARK.plusSeconds(1).toSeconds();
+    OpenSsh.Result r =
+        ssh.ssh(
+            GatewayFixture.SANDBOX,
+            "echo early; sleep " + quiet + "; echo late-$((2+4)); echo err-late >&2; exit 4");
+    assertThat(r.exitCode()).as(r.stderr()).isEqualTo(4);
+    assertThat(r.stdout()).isEqualTo("early\nlate-6\n");
+    assertThat(r.stderr()).isEqualTo("err-late\n");
   }
 
   @Test

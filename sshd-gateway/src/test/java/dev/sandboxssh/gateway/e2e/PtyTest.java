@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxssh.gateway.bridge.ProcessBridge;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -69,6 +70,22 @@ class PtyTest {
         type(shell, "echo \"R" + i + "=$(stty size)\"\n");
         assertThat(await(out, "R" + i)).isEqualTo((20 + i) + " " + (100 + i));
       }
+    } finally {
+      shell.close(true);
+    }
+  }
+
+  @Test
+  void aShellIdleForLongerThanTheIdleParkAnswersTheNextKeystrokes() throws Exception {
+    MinaClient.Output out = new MinaClient.Output();
+    ChannelShell shell = openShell(80, 24, Map.of(), out);
+    try {
+      type(shell, "echo \"F=$((1+2))\"\n");
+      out.await("F=3", Timeouts.COMMAND);
+      // The terminal's reader parks its descriptor and gives up its thread while nothing comes.
+      Thread.sleep(ProcessBridge.IDLE_PARK.plusSeconds(1).toMillis());
+      type(shell, "echo \"A=$((5+6))\"\n");
+      out.await("A=11", Timeouts.COMMAND);
     } finally {
       shell.close(true);
     }

@@ -2,9 +2,9 @@ package dev.sandboxssh.gateway.routing.unix;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
+import dev.sandboxssh.gateway.routing.IdleInputStream;
 import dev.sandboxssh.gateway.routing.ProcessStdio;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
@@ -73,18 +73,23 @@ final class PolledStdio implements ProcessStdio {
   }
 
   @Override
-  public InputStream stdout() {
+  public IdleInputStream stdout() {
     return stdout;
   }
 
   @Override
-  public InputStream stderr() {
+  public IdleInputStream stderr() {
     return stderr;
   }
 
   @Override
   public void close() {
     waker.wakeAll();
+    // A parked reader's task runs now and reads the end; the watch lets go of the descriptor.
+    stdout.unpark();
+    if (stderr != null) {
+      stderr.unpark();
+    }
     in.close();
     out.close();
     if (err != null) {
@@ -94,11 +99,12 @@ final class PolledStdio implements ProcessStdio {
   }
 
   /** One output stream of the process. */
-  private final class Input extends InputStream {
+  private final class Input extends IdleInputStream {
     private final Descriptor d;
     private final int chunk;
     private final Memory pollSet = Waker.pollSet();
-    private Memory staging; // allocated at the first read: an idle session costs no buffer
+    // Allocated at the first read after a start or a park: an idle stream costs no buffer.
+    private Memory staging;
 
     Input(Descriptor d, int chunk) {
       this.d = d;
@@ -113,6 +119,11 @@ final class PolledStdio implements ProcessStdio {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+      return len == 0 ? 0 : read(b, off, len, -1);
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len, int waitMillis) throws IOException {
       if (len == 0) {
         return 0;
       }
@@ -127,8 +138,8 @@ final class PolledStdio implements ProcessStdio {
         // A pipe's bursts are joined; a terminal's output goes out as it comes, for latency.
         int n =
             terminal
-                ? waker.read(d, staging, want, pollSet)
-                : waker.readAvailable(d, staging, want, pollSet);
+                ? waker.readWithin(d, staging, want, pollSet, waitMillis)
+                : waker.readAvailableWithin(d, staging, want, pollSet, waitMillis);
         if (n > 0) {
           staging.read(0, b, off, n);
         }
@@ -139,8 +150,23 @@ final class PolledStdio implements ProcessStdio {
     }
 
     @Override
+    public void whenReadable(Runnable task) {
+      if (staging != null) {
+        staging.close();
+        staging = null;
+      }
+      if (!IdleWatch.SHARED.park(d, task)) {
+        task.run(); // closing: the task's read sees the end
+      }
+    }
+
+    @Override
     public void close() {
       d.close();
+    }
+
+    void unpark() {
+      IdleWatch.SHARED.unpark(d);
     }
   }
 

@@ -52,8 +52,17 @@ final class Waker {
    * the latter. Errors and hang-ups count as ready: the call that follows reports them.
    */
   boolean await(Descriptor d, short events, Memory set) throws IOException {
+    return awaitWithin(d, events, set, -1) > 0;
+  }
+
+  /**
+   * As {@link #await}, for at most {@code timeoutMillis} (-1: no limit): 1 when ready, 0 when the
+   * time ran out, -1 when woken.
+   */
+  private int awaitWithin(Descriptor d, short events, Memory set, int timeoutMillis)
+      throws IOException {
     if (!wake.acquire()) {
-      return false;
+      return -1;
     }
     try {
       set.setInt(0, d.fd);
@@ -63,15 +72,19 @@ final class Waker {
       set.setShort(12, Posix.POLLIN);
       set.setShort(14, (short) 0);
       while (true) {
+        int ready;
         try {
-          Posix.C.poll(set, new NativeLong(2), -1);
+          ready = Posix.C.poll(set, new NativeLong(2), timeoutMillis);
         } catch (LastErrorException e) {
           if (e.getErrorCode() == Posix.EINTR) {
             continue;
           }
           throw new IOException("poll failed: errno " + e.getErrorCode());
         }
-        return set.getShort(14) == 0;
+        if (set.getShort(14) != 0) {
+          return -1;
+        }
+        return ready == 0 ? 0 : 1;
       }
     } finally {
       wake.release();
@@ -84,6 +97,15 @@ final class Waker {
    * file.
    */
   int read(Descriptor d, Pointer into, int max, Memory set) throws IOException {
+    return readWithin(d, into, max, set, -1);
+  }
+
+  /**
+   * As {@link #read}, waiting at most {@code timeoutMillis} (-1: no limit) for the first byte; 0
+   * when none came in that time.
+   */
+  int readWithin(Descriptor d, Pointer into, int max, Memory set, int timeoutMillis)
+      throws IOException {
     while (true) {
       try {
         int n = Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
@@ -91,8 +113,9 @@ final class Waker {
       } catch (LastErrorException e) {
         int code = e.getErrorCode();
         if (code == Posix.EAGAIN) {
-          if (!await(d, Posix.POLLIN, set)) {
-            return -1;
+          int ready = awaitWithin(d, Posix.POLLIN, set, timeoutMillis);
+          if (ready <= 0) {
+            return ready;
           }
         } else if (code == Posix.EIO) {
           return -1;
@@ -109,7 +132,13 @@ final class Waker {
    * flush), not bytes, bound throughput.
    */
   int readAvailable(Descriptor d, Pointer into, int max, Memory set) throws IOException {
-    int n = read(d, into, max, set);
+    return readAvailableWithin(d, into, max, set, -1);
+  }
+
+  /** As {@link #readAvailable}, waiting as {@link #readWithin} does. */
+  int readAvailableWithin(Descriptor d, Pointer into, int max, Memory set, int timeoutMillis)
+      throws IOException {
+    int n = readWithin(d, into, max, set, timeoutMillis);
     while (n > 0 && n < max) {
       int more = readNow(d, into.share(n), max - n);
       if (more <= 0) {
