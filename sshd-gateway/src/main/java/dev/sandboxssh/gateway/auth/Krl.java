@@ -78,13 +78,18 @@ final class Krl {
   /**
    * Parses a KRL.
    *
-   * @throws IOException naming what is wrong with it
+   * @throws IOException naming what is wrong with it: not a KRL, an unknown version or section, or
+   *     a field cut short (then caused by MINA's {@code BufferException})
    */
   static Krl parse(byte[] bytes) throws IOException {
+    if (!isKrl(bytes)) {
+      throw new IOException("not a KRL: it does not start with SSHKRL");
+    }
     Krl krl = new Krl();
+    ByteArrayBuffer in = new ByteArrayBuffer(bytes);
+    in.rpos(MAGIC.length);
+    String where = "header";
     try {
-      ByteArrayBuffer in = new ByteArrayBuffer(bytes);
-      in.rpos(MAGIC.length);
       long version = in.getUInt();
       if (version != FORMAT_VERSION) {
         throw new IOException("unsupported KRL format version " + version);
@@ -94,22 +99,27 @@ final class Krl {
       in.getLong(); // flags
       in.getBytes(); // reserved
       in.getBytes(); // comment
+      boolean signed = false;
       while (in.available() > 0) {
+        where = "section at byte " + in.rpos();
         int type = in.getUByte();
         ByteArrayBuffer section = new ByteArrayBuffer(in.getBytes());
+        // As OpenSSH: signatures come last, so that nothing is added after what they cover.
+        if (signed && type != SECTION_SIGNATURE) {
+          throw new IOException("KRL section type " + type + " after the signature");
+        }
         switch (type) {
           case SECTION_CERTIFICATES -> krl.readCertificates(section);
           case SECTION_EXPLICIT_KEY -> readBlobs(section, krl.blobs);
           case SECTION_FINGERPRINT_SHA1 -> readBlobs(section, krl.sha1);
           case SECTION_FINGERPRINT_SHA256 -> readBlobs(section, krl.sha256);
-          case SECTION_SIGNATURE -> {
-            // Not checked; see the class comment. It ends the KRL.
-          }
+          case SECTION_SIGNATURE -> signed = true; // not checked; see the class comment
           default -> throw new IOException("unknown KRL section type " + type);
         }
       }
     } catch (RuntimeException e) {
-      throw new IOException("malformed KRL: " + e.getMessage(), e);
+      // MINA's reads throw BufferException for a length past the end (or negative).
+      throw new IOException("malformed KRL: " + where + ": " + e.getMessage(), e);
     }
     return krl;
   }
