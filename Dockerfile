@@ -2,7 +2,8 @@
 # DOCKER_BUILDKIT=1):
 #   docker build --target gateway -t sandbox-ssh/gateway .
 #   docker build --target agent   -t sandbox-ssh/agent .
-# How to run them (flags, volumes, admin commands): "Docker images" in README.md.
+# How to run them (flags, volumes, admin commands): "Docker images" in README.md. .ci/docker-images
+# builds both and checks the gateway image end to end.
 FROM maven:3.9-eclipse-temurin-25 AS build
 WORKDIR /src
 COPY . .
