@@ -1,9 +1,11 @@
 package dev.sandboxssh.gateway.store;
 
 import java.io.IOException;
+import java.net.URISyntaxException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +26,8 @@ public final class FirstStart {
   /** The id of the sandbox created on first start. */
   public static final String DEMO_SANDBOX = "demo";
 
-  private static final String JAR = "java -jar sshd-gateway/target/sshd-gateway.jar";
+  /** The admin command's jar where the gateway does not run from one (tests, an IDE). */
+  private static final String BUILT_JAR = "sshd-gateway/target/sshd-gateway.jar";
 
   private FirstStart() {}
 
@@ -55,17 +58,18 @@ public final class FirstStart {
     List<OwnerKey> keys = readKeys(sshDir);
     String ownerName = ownerName(userName);
     if (keys.isEmpty()) {
+      String jar = "java -jar " + jarPath();
       return Optional.of(
           "The ownership table is empty and "
               + sshDir
               + " holds no public key (*.pub), so no owner was created. Add one with:\n"
               + "  "
-              + JAR
+              + jar
               + " owner add "
               + ownerName
               + " --key YOUR_KEY.pub\n"
               + "  "
-              + JAR
+              + jar
               + " sandbox create --owner "
               + ownerName
               + " --id "
@@ -110,6 +114,32 @@ public final class FirstStart {
             + DEMO_SANDBOX
             + ". Connect with:\n  "
             + sshCommand(DEMO_SANDBOX, host, port));
+  }
+
+  /**
+   * The jar this gateway runs from, as the admin commands are given it: relative to the working
+   * directory when it is under it ({@code sshd-gateway/target/sshd-gateway.jar} in a checkout),
+   * else absolute ({@code /opt/sandbox-ssh/sshd-gateway.jar} in the image).
+   */
+  static String jarPath() {
+    Path jar;
+    try {
+      CodeSource source = FirstStart.class.getProtectionDomain().getCodeSource();
+      jar = source == null ? null : Path.of(source.getLocation().toURI());
+    } catch (URISyntaxException | RuntimeException e) {
+      jar = null;
+    }
+    return jarPath(jar, Path.of(""));
+  }
+
+  /** {@link #jarPath()} for classes loaded from {@code location}, started in {@code cwd}. */
+  static String jarPath(Path location, Path cwd) {
+    if (location == null || !location.toString().endsWith(".jar")) {
+      return BUILT_JAR; // classes in a directory: tests, an IDE
+    }
+    Path jar = location.toAbsolutePath().normalize();
+    Path dir = cwd.toAbsolutePath().normalize();
+    return (jar.startsWith(dir) ? dir.relativize(jar) : jar).toString();
   }
 
   /** The {@code ssh} command line that reaches {@code sandboxId} on a gateway at host:port. */

@@ -59,9 +59,25 @@ class FirstStartTest {
     Optional<String> message = FirstStart.bootstrapIfEmpty(store, home, "me", "0.0.0.0", 22);
     assertThat(message).isPresent();
     assertThat(message.get())
-        .contains("owner add me --key")
+        .contains("java -jar sshd-gateway/target/sshd-gateway.jar owner add me --key")
         .contains("sandbox create --owner me --id demo");
     assertThat(store.isEmpty()).isTrue();
+  }
+
+  @Test
+  void theHintNamesTheJarTheGatewayRunsFrom() {
+    Path checkout = Path.of("/home/me/sandbox-ssh");
+    assertThat(
+            FirstStart.jarPath(checkout.resolve("sshd-gateway/target/sshd-gateway.jar"), checkout))
+        .isEqualTo("sshd-gateway/target/sshd-gateway.jar");
+    assertThat(
+            FirstStart.jarPath(
+                Path.of("/opt/sandbox-ssh/sshd-gateway.jar"), Path.of("/srv/sandbox-ssh")))
+        .isEqualTo("/opt/sandbox-ssh/sshd-gateway.jar");
+    assertThat(FirstStart.jarPath(checkout.resolve("sshd-gateway/target/classes"), checkout))
+        .isEqualTo("sshd-gateway/target/sshd-gateway.jar");
+    assertThat(FirstStart.jarPath(null, checkout))
+        .isEqualTo("sshd-gateway/target/sshd-gateway.jar");
   }
 
   @Test
