@@ -20,7 +20,7 @@ public final class Cidr {
 
   // Literal addresses only: InetAddress.getByName would resolve anything else through DNS.
   private static final Pattern LITERAL =
-      Pattern.compile("[0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+      Pattern.compile("[0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:][0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
   /**
    * Parses {@code text}.

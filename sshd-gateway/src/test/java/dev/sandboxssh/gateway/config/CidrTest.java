@@ -24,7 +24,18 @@ class CidrTest {
   @Test
   void refusesHostNamesAndBadPrefixes() {
     for (String bad :
-        new String[] {"example.com", "10.0.0.0/33", "::/129", "10.0.0.0/", "", "1.2.3"}) {
+        new String[] {
+          "example.com",
+          "10.0.0.0/33",
+          "::/129",
+          "10.0.0.0/",
+          "",
+          "1.2.3",
+          // The JDK takes these for host names (they do not start with a hex digit or ':').
+          ".:",
+          ".1:2",
+          ".::1/64"
+        }) {
       assertThat(Cidr.isValid(bad)).as(bad).isFalse();
       assertThatThrownBy(() -> Cidr.parse(bad)).isInstanceOf(IllegalArgumentException.class);
     }

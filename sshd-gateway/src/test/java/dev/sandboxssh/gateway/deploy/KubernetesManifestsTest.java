@@ -185,6 +185,9 @@ class KubernetesManifestsTest {
     assertThat(liveness.getHttpGet().getPath()).isEqualTo("/healthz");
     assertThat(portNumber(readiness.getHttpGet().getPort(), template)).isEqualTo(port);
     assertThat(portNumber(liveness.getHttpGet().getPort(), template)).isEqualTo(port);
+    // The kubelet probes the pod's IP: a metrics server on loopback (the default) fails them.
+    GatewayConfig config = ConfigLoader.parse(gatewayConfigText(), "config.yaml");
+    assertThat(config.metrics().host()).as("metrics.host").isNotIn("127.0.0.1", "localhost", "::1");
   }
 
   @Test
