@@ -356,18 +356,22 @@ public final class ProcessBridge implements Command {
   private void pump(
       IdleInputStream from, OutputStream to, int chunk, CompletableFuture<Void> done) {
     byte[] buffer = new byte[chunk];
+    boolean parked = false;
     try {
-      for (int n; (n = from.read(buffer, 0, chunk, (int) IDLE_PARK.toMillis())) != 0; ) {
-        if (n < 0) {
-          done.complete(null);
-          return;
-        }
+      int n;
+      while ((n = from.read(buffer, 0, chunk, (int) IDLE_PARK.toMillis())) > 0) {
         to.write(buffer, 0, n);
       }
-      from.whenReadable(() -> threads.execute(() -> pump(from, to, chunk, done)));
+      if (n == 0) { // idle, not at its end
+        from.whenReadable(() -> threads.execute(() -> pump(from, to, chunk, done)));
+        parked = true;
+      }
     } catch (IOException e) {
       log.debug("output copy stopped: {}", e.toString());
-      done.complete(null);
+    } finally {
+      if (!parked) {
+        done.complete(null);
+      }
     }
   }
 

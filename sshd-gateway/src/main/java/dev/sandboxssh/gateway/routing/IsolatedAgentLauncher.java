@@ -720,24 +720,24 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     // host's 127.0.0.1 (the gateway itself, databases, other sandboxes' forwarded ports).
     ProcessBuilder pb =
         new ProcessBuilder(
-                slirp4netns,
-                "--configure",
-                "--mtu=65520",
-                "--disable-host-loopback",
-                // It exits when the gateway goes away: its stdin is our pipe.
-                "--exit-fd=0",
-                "--ready-fd=1",
-                "--netns-type=path",
-                "/proc/" + pid + "/ns/net",
-                "tap0")
-            .redirectErrorStream(true);
+            slirp4netns,
+            "--configure",
+            "--mtu=65520",
+            "--disable-host-loopback",
+            // It exits when the gateway goes away: its stdin is our pipe.
+            "--exit-fd=0",
+            "--ready-fd=1",
+            "--netns-type=path",
+            "/proc/" + pid + "/ns/net",
+            "tap0");
     Process slirp = spawn(pb);
     r.slirp = slirp;
-    InputStream out = slirp.getInputStream();
+    // Its messages apart from the ready byte: an error's usage text must not pass for ready.
+    drain(slirp.getErrorStream(), spec.sandboxId());
     int ready = -1;
     try {
-      // --ready-fd writes "1" once the tap device is configured.
-      ready = readReady(out);
+      // --ready-fd writes "1" once the tap device is configured, and nothing else.
+      ready = slirp.getInputStream().read();
     } finally {
       if (ready != '1') {
         slirp.destroyForcibly();
@@ -748,16 +748,6 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
         log.warn("{}: it has loopback only", message);
       }
     }
-    drain(out, spec.sandboxId());
-  }
-
-  private static int readReady(InputStream out) throws IOException {
-    for (int b; (b = out.read()) != -1; ) {
-      if (b == '1') {
-        return b;
-      }
-    }
-    return -1;
   }
 
   private static void drain(InputStream out, String id) {
