@@ -54,7 +54,8 @@ public final class GatewayApp implements AutoCloseable {
     this.config = config;
     // First, so that a bad kubeconfig stops the start before anything is opened. Only a gateway
     // configured for pods loads the Kubernetes client (not even its classes otherwise).
-    SandboxProvider kubernetes = config.kubernetes().enabled() ? kubernetesProvider(config) : null;
+    KubernetesSandboxProvider kubernetes =
+        config.kubernetes().enabled() ? kubernetesProvider(config) : null;
     this.dataDir = new DataDir(config.dataDir()).create();
     this.ops = Operations.create(config);
     this.store = OwnershipStores.open(config);
@@ -83,13 +84,14 @@ public final class GatewayApp implements AutoCloseable {
         SandboxRecord.Provider.REMOTE, new RemoteSandboxProvider(config.agent().connectTimeout()));
     if (kubernetes != null) {
       providers.put(SandboxRecord.Provider.KUBERNETES, kubernetes);
+      ops.watchRunningAgents("kubernetes", kubernetes::connectedAgents);
     }
     this.resolver = new SandboxResolver(providers, ops.events());
     this.server =
         new GatewayServer(GatewayServer.defaultSshServer(), config, store, resolver, ops.events());
   }
 
-  private static SandboxProvider kubernetesProvider(GatewayConfig config) {
+  private static KubernetesSandboxProvider kubernetesProvider(GatewayConfig config) {
     try {
       return new KubernetesSandboxProvider(
           SandboxPods.connect(config.kubernetes(), config.agent().connectTimeout()),

@@ -89,6 +89,14 @@ public final class KubernetesSandboxProvider implements SandboxProvider {
     };
   }
 
+  /**
+   * Agents of running pods that this gateway holds a client for: the pods it reached since they
+   * last started and has not seen stop. Each replica counts its own.
+   */
+  public int connectedAgents() {
+    return clients.size();
+  }
+
   private void forget(String id) {
     Connected gone = clients.remove(id);
     if (gone != null) {

@@ -41,6 +41,7 @@ class KubernetesSandboxTest {
   static Path cliConfig;
   static StandaloneAgent agent;
   static GatewayFixture gateway;
+  static int metricsPort;
   static OpenSsh carol;
 
   @BeforeAll
@@ -85,13 +86,15 @@ class KubernetesSandboxTest {
     agent = StandaloneAgent.startOnTcp(Files.createDirectories(dir.resolve("pod")), token);
     cluster.markRunning("sandbox-web", "127.0.0.1");
 
+    metricsPort = OpsHttp.freePort();
     gateway =
         GatewayFixture.start(
             gatewayDir,
             c ->
                 c.withKubernetes(
-                    new GatewayConfig.Kubernetes(
-                        true, kubeconfig, NS, agent.port(), c.kubernetes().agentCommand())));
+                        new GatewayConfig.Kubernetes(
+                            true, kubeconfig, NS, agent.port(), c.kubernetes().agentCommand()))
+                    .withMetrics(new GatewayConfig.Metrics("127.0.0.1", metricsPort)));
     carol = gateway.ssh().withIdentity(carolKey);
   }
 
@@ -111,6 +114,10 @@ class KubernetesSandboxTest {
     OpenSsh.Result r = carol.ssh("web", "echo hello from $((6 * 7)); exit 3");
     assertThat(r.stdout()).as(r.stderr()).isEqualTo("hello from 42\n");
     assertThat(r.exitCode()).isEqualTo(3);
+    // The pod's agent, reached by this gateway, is what the metrics count as running.
+    String scrape = new OpsHttp(metricsPort).scrape();
+    assertThat(OpsHttp.value(scrape, "sandboxssh_agents_running{provider=\"kubernetes\"}"))
+        .isEqualTo(1);
   }
 
   @Test
