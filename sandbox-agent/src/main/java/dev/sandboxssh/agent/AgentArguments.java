@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * The agent's command line, parsed by hand: every agent start pays for its parser, and a parser
  * library compiled for an old class-file version cannot be kept in the JDK's AOT cache (picocli
- * cost a cold agent about a quarter of its start).
+ * cost a cold agent about a fifth of its start).
  *
  * @param listen {@code HOST:PORT} or {@code unix:PATH}
  * @param tokenFile the file holding the bearer token

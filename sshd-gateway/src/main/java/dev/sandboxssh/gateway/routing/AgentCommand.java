@@ -95,8 +95,8 @@ final class AgentCommand {
     }
     if (feature >= 23) {
       // Netty frees direct buffers through sun.misc.Unsafe where it may; refused it, on JDK 24+
-      // it links malloc and free through the FFM API at every start, which spins a hundred
-      // method-handle classes that no AOT cache keeps (a fifth of a cold agent's start CPU).
+      // it links malloc and free through the FFM API at every start, which spins some seventy
+      // method-handle classes that no AOT cache keeps (a sixth of a cold agent's start CPU).
       cmd.add("--sun-misc-unsafe-memory-access=allow");
     }
     // pty4j and JNA unpack native libraries; keep them out of the sandbox user's home.

@@ -19,8 +19,8 @@ public abstract class IdleInputStream extends InputStream {
 
   /**
    * Runs {@code task} once there is something to read, the stream ended, or it was closed (on the
-   * watching thread, so the task must hand its work to another); until then this stream holds no
-   * buffer and no thread.
+   * watching thread or the closing one, so the task must hand its work to another); until then this
+   * stream holds no buffer and no thread.
    */
   public abstract void whenReadable(Runnable task);
 }
