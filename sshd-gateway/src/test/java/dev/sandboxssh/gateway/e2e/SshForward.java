@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 public final class SshForward implements AutoCloseable {
   private final Process process;
   private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+  private final Thread stderrReader;
 
   private SshForward(Process process) {
     this.process = process;
@@ -45,6 +46,7 @@ public final class SshForward implements AutoCloseable {
             "ssh-forward-stderr");
     t.setDaemon(true);
     t.start();
+    this.stderrReader = t;
   }
 
   /** Starts {@code ssh -N [options] demo@gw}. */
@@ -110,6 +112,8 @@ public final class SshForward implements AutoCloseable {
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       fail("ssh did not exit in %s: %s", timeout, stderr());
     }
+    // The exit can be seen before the reader has taken the last of stderr: wait for its end.
+    stderrReader.join(timeout.toMillis());
     return process.exitValue();
   }
 
