@@ -44,7 +44,7 @@ final class IdleWatch {
       parked.put(d, task);
       poke = wake;
     }
-    poke(poke);
+    Waker.signal(poke);
     return true;
   }
 
@@ -69,19 +69,10 @@ final class IdleWatch {
     if (wake != null) {
       return;
     }
-    wake = new Descriptor(Posix.C.eventfd(0, Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK));
+    wake = Waker.newEventfd();
     Thread thread = new Thread(this::loop, "idle-stdio-watch");
     thread.setDaemon(true);
     thread.start();
-  }
-
-  private static void poke(Descriptor wake) {
-    try (Memory one = new Memory(8)) {
-      one.setLong(0, 1);
-      Posix.C.write(wake.fd, one, new NativeLong(8));
-    } catch (LastErrorException e) {
-      // Only a counter overflow fails here, and then the eventfd is readable anyway.
-    }
   }
 
   private void loop() {

@@ -119,7 +119,7 @@ final class PolledStdio implements ProcessStdio {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      return len == 0 ? 0 : read(b, off, len, -1);
+      return read(b, off, len, -1);
     }
 
     @Override

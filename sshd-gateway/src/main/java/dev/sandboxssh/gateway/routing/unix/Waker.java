@@ -16,9 +16,24 @@ final class Waker {
 
   Waker() throws IOException {
     try {
-      wake = new Descriptor(Posix.C.eventfd(0, Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK));
+      wake = newEventfd();
     } catch (LastErrorException e) {
       throw new IOException("eventfd failed: errno " + e.getErrorCode());
+    }
+  }
+
+  /** A non-blocking eventfd, for poll sets that must be woken from another thread. */
+  static Descriptor newEventfd() {
+    return new Descriptor(Posix.C.eventfd(0, Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK));
+  }
+
+  /** Makes {@code eventfd} readable, waking whoever polls it. */
+  static void signal(Descriptor eventfd) {
+    try (Memory one = new Memory(8)) {
+      one.setLong(0, 1);
+      Posix.C.write(eventfd.fd, one, new NativeLong(8));
+    } catch (LastErrorException e) {
+      // Only a counter overflow fails here, and then the eventfd is readable anyway.
     }
   }
 
@@ -32,11 +47,8 @@ final class Waker {
     if (!wake.acquire()) {
       return;
     }
-    try (Memory one = new Memory(8)) {
-      one.setLong(0, 1);
-      Posix.C.write(wake.fd, one, new NativeLong(8));
-    } catch (LastErrorException e) {
-      // Only a counter overflow fails here, and then the eventfd is readable anyway.
+    try {
+      signal(wake);
     } finally {
       wake.release();
     }
@@ -92,17 +104,9 @@ final class Waker {
   }
 
   /**
-   * Reads at most {@code max} bytes into {@code into} from a non-blocking descriptor, waiting for
-   * some; -1 at end of file or once woken. A terminal whose last writer left (EIO) counts as end of
-   * file.
-   */
-  int read(Descriptor d, Pointer into, int max, Memory set) throws IOException {
-    return readWithin(d, into, max, set, -1);
-  }
-
-  /**
-   * As {@link #read}, waiting at most {@code timeoutMillis} (-1: no limit) for the first byte; 0
-   * when none came in that time.
+   * Reads at most {@code max} bytes into {@code into} from a non-blocking descriptor, waiting at
+   * most {@code timeoutMillis} (-1: no limit) for some; 0 when none came in that time, -1 at end of
+   * file or once woken. A terminal whose last writer left (EIO) counts as end of file.
    */
   int readWithin(Descriptor d, Pointer into, int max, Memory set, int timeoutMillis)
       throws IOException {
@@ -127,9 +131,9 @@ final class Waker {
   }
 
   /**
-   * As {@link #read}, then takes whatever else is there now into the same buffer, up to {@code
-   * max}: a fast writer leaves more behind, and per-chunk costs (a callback, an SSH write and its
-   * flush), not bytes, bound throughput.
+   * As {@link #readWithin} with no time limit, then takes whatever else is there now into the same
+   * buffer, up to {@code max}: a fast writer leaves more behind, and per-chunk costs (a callback,
+   * an SSH write and its flush), not bytes, bound throughput.
    */
   int readAvailable(Descriptor d, Pointer into, int max, Memory set) throws IOException {
     return readAvailableWithin(d, into, max, set, -1);
