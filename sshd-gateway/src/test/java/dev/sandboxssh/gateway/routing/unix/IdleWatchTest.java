@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -29,12 +30,41 @@ class IdleWatchTest {
     return fds;
   }
 
+  /** A process's three pipes: the stdio's ends go to the PolledStdio, this keeps the far ends. */
+  private static final class Pipes implements AutoCloseable {
+    private final int[] in = pipe();
+    private final int[] out = pipe();
+    private final int[] err = pipe();
+
+    PolledStdio stdio() throws IOException {
+      return new PolledStdio(new int[] {in[1], out[0], err[0]}, false);
+    }
+
+    void writeStdout(String text) {
+      byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+      LibC.C.write(out[1], bytes, bytes.length);
+    }
+
+    /** The process's end of stdout goes away, as when it exits. */
+    void closeStdoutWriter() {
+      LibC.C.close(out[1]);
+      out[1] = -1;
+    }
+
+    @Override
+    public void close() {
+      for (int fd : new int[] {in[0], out[1], err[1]}) {
+        if (fd >= 0) {
+          LibC.C.close(fd);
+        }
+      }
+    }
+  }
+
   @Test
   void anIdleStreamParksAndItsTaskRunsOnceOutputComes() throws Exception {
-    int[] in = pipe();
-    int[] out = pipe();
-    int[] err = pipe();
-    try (PolledStdio stdio = new PolledStdio(new int[] {in[1], out[0], err[0]}, false)) {
+    try (Pipes pipes = new Pipes();
+        PolledStdio stdio = pipes.stdio()) {
       byte[] buffer = new byte[16];
       assertThat(stdio.stdout().read(buffer, 0, buffer.length, 50))
           .as("nothing came within the wait")
@@ -48,25 +78,18 @@ class IdleWatchTest {
           .as("ran with nothing to read")
           .isFalse();
 
-      LibC.C.write(out[1], "x".getBytes(StandardCharsets.US_ASCII), 1);
+      pipes.writeStdout("x");
       assertThat(readable.await(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
       assertThat(IdleWatch.SHARED.parkedCount()).isEqualTo(before);
       assertThat(stdio.stdout().read(buffer, 0, buffer.length, 1000)).isEqualTo(1);
       assertThat(buffer[0]).isEqualTo((byte) 'x');
-    } finally {
-      LibC.C.close(in[0]);
-      LibC.C.close(out[1]);
-      LibC.C.close(err[1]);
     }
   }
 
   @Test
   void closingRunsAParkedTaskAndItsReadSeesTheEnd() throws Exception {
-    int[] in = pipe();
-    int[] out = pipe();
-    int[] err = pipe();
-    try {
-      PolledStdio stdio = new PolledStdio(new int[] {in[1], out[0], err[0]}, false);
+    try (Pipes pipes = new Pipes()) {
+      PolledStdio stdio = pipes.stdio();
       int before = IdleWatch.SHARED.parkedCount();
       CountDownLatch stdoutTask = new CountDownLatch(1);
       CountDownLatch stderrTask = new CountDownLatch(1);
@@ -83,27 +106,18 @@ class IdleWatchTest {
       CountDownLatch afterClose = new CountDownLatch(1);
       stdio.stdout().whenReadable(afterClose::countDown);
       assertThat(afterClose.getCount()).as("runs at once on a closed stream").isZero();
-    } finally {
-      LibC.C.close(in[0]);
-      LibC.C.close(out[1]);
-      LibC.C.close(err[1]);
     }
   }
 
   @Test
   void theWriterLeavingWakesAParkedStream() throws Exception {
-    int[] in = pipe();
-    int[] out = pipe();
-    int[] err = pipe();
-    try (PolledStdio stdio = new PolledStdio(new int[] {in[1], out[0], err[0]}, false)) {
+    try (Pipes pipes = new Pipes();
+        PolledStdio stdio = pipes.stdio()) {
       CountDownLatch readable = new CountDownLatch(1);
       stdio.stdout().whenReadable(readable::countDown);
-      LibC.C.close(out[1]);
+      pipes.closeStdoutWriter();
       assertThat(readable.await(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
       assertThat(stdio.stdout().read(new byte[4], 0, 4, 1000)).isEqualTo(-1);
-    } finally {
-      LibC.C.close(in[0]);
-      LibC.C.close(err[1]);
     }
   }
 }
