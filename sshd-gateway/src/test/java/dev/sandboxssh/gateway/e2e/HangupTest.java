@@ -56,7 +56,11 @@ class HangupTest {
         OpenSsh.start(ssh.sshCommand(GatewayFixture.SANDBOX, "echo ready; sleep 301; echo after"));
     try {
       assertThat(OpenSsh.firstLine(client)).isEqualTo("ready");
-      assertThat(SandboxProcesses.withCommandLine("sleep 301")).hasSize(1);
+      // The shell prints "ready" before it forks the sleep, so the sleep may not exist yet.
+      Eventually.until(
+          "the command's sleep is running",
+          Timeouts.EVENTUALLY,
+          () -> SandboxProcesses.withCommandLine("sleep 301").size() == 1);
       client.destroy();
       Eventually.until(
           "the command's sleep is gone",
