@@ -1,10 +1,12 @@
 package dev.sandboxssh.sdk;
 
+import dev.sandboxssh.sdk.envd.EnvdAgent;
 import io.grpc.CallCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +20,10 @@ import java.util.concurrent.TimeUnit;
 public final class Sandbox implements AutoCloseable {
   private final ManagedChannel channel;
   private final boolean ownsChannel;
+
+  /** What else closing this closes: the translation of an envd, for {@link #connectEnvd}. */
+  private final AutoCloseable owned;
+
   private final CallCredentials credentials;
   private final Commands commands;
   private final Pty pty;
@@ -25,8 +31,13 @@ public final class Sandbox implements AutoCloseable {
   private final Network network;
 
   private Sandbox(ManagedChannel channel, boolean ownsChannel, String token) {
+    this(channel, ownsChannel, token, null);
+  }
+
+  private Sandbox(ManagedChannel channel, boolean ownsChannel, String token, AutoCloseable owned) {
     this.channel = channel;
     this.ownsChannel = ownsChannel;
+    this.owned = owned;
     this.credentials = new BearerToken(token);
     AgentStubs stubs = new AgentStubs(channel, credentials);
     this.commands = new Commands(stubs);
@@ -48,6 +59,16 @@ public final class Sandbox implements AutoCloseable {
             .maxInboundMessageSize(4 * 1024 * 1024)
             .build();
     return new Sandbox(channel, true, token);
+  }
+
+  /**
+   * Connects to a sandbox through its envd, E2B's in-sandbox daemon, at {@code envdUrl} ({@code
+   * https://49983-ID.DOMAIN} for an E2B sandbox) with its envd access token. Everything but {@link
+   * #network()} works as with an agent; see {@link EnvdAgent} for what envd cannot do.
+   */
+  public static Sandbox connectEnvd(URI envdUrl, String accessToken, Duration callTimeout) {
+    EnvdAgent agent = EnvdAgent.start(envdUrl, accessToken, callTimeout);
+    return new Sandbox(agent.channel(), false, accessToken, agent);
   }
 
   /** Wraps a channel the caller built (in-process in tests); {@link #close} leaves it open. */
@@ -99,6 +120,13 @@ public final class Sandbox implements AutoCloseable {
   public void close() {
     if (ownsChannel) {
       channel.shutdownNow();
+    }
+    if (owned != null) {
+      try {
+        owned.close();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
     }
   }
 

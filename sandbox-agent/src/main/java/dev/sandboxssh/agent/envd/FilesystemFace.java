@@ -3,18 +3,6 @@ package dev.sandboxssh.agent.envd;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import com.sun.net.httpserver.HttpExchange;
-import dev.sandboxssh.agent.envd.filesystem.EntryInfo;
-import dev.sandboxssh.agent.envd.filesystem.FileType;
-import dev.sandboxssh.agent.envd.filesystem.ListDirRequest;
-import dev.sandboxssh.agent.envd.filesystem.ListDirResponse;
-import dev.sandboxssh.agent.envd.filesystem.MakeDirRequest;
-import dev.sandboxssh.agent.envd.filesystem.MakeDirResponse;
-import dev.sandboxssh.agent.envd.filesystem.MoveRequest;
-import dev.sandboxssh.agent.envd.filesystem.MoveResponse;
-import dev.sandboxssh.agent.envd.filesystem.RemoveRequest;
-import dev.sandboxssh.agent.envd.filesystem.RemoveResponse;
-import dev.sandboxssh.agent.envd.filesystem.StatRequest;
-import dev.sandboxssh.agent.envd.filesystem.StatResponse;
 import dev.sandboxssh.api.v1.DirEntries;
 import dev.sandboxssh.api.v1.FileChunk;
 import dev.sandboxssh.api.v1.FileInfo;
@@ -26,6 +14,18 @@ import dev.sandboxssh.api.v1.RenameRequest;
 import dev.sandboxssh.api.v1.WriteOpen;
 import dev.sandboxssh.api.v1.WriteReply;
 import dev.sandboxssh.api.v1.WriteRequest;
+import dev.sandboxssh.envd.filesystem.EntryInfo;
+import dev.sandboxssh.envd.filesystem.FileType;
+import dev.sandboxssh.envd.filesystem.ListDirRequest;
+import dev.sandboxssh.envd.filesystem.ListDirResponse;
+import dev.sandboxssh.envd.filesystem.MakeDirRequest;
+import dev.sandboxssh.envd.filesystem.MakeDirResponse;
+import dev.sandboxssh.envd.filesystem.MoveRequest;
+import dev.sandboxssh.envd.filesystem.MoveResponse;
+import dev.sandboxssh.envd.filesystem.RemoveRequest;
+import dev.sandboxssh.envd.filesystem.RemoveResponse;
+import dev.sandboxssh.envd.filesystem.StatRequest;
+import dev.sandboxssh.envd.filesystem.StatResponse;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.Status;
@@ -308,19 +308,32 @@ final class FilesystemFace {
       EnvdServer.jsonError(exchange, 400, "path '" + abs + "' is a directory");
       return;
     }
+    long[] range = range(exchange.getRequestHeaders().getFirst("Range"), info.getSize());
+    if (range != null && range[0] >= info.getSize()) {
+      exchange.getResponseHeaders().set("Content-Range", "bytes */" + info.getSize());
+      EnvdServer.jsonError(exchange, 416, "range starts past the end of " + abs);
+      return;
+    }
+    int status = range == null ? 200 : 206;
+    ReadRequest.Builder read = ReadRequest.newBuilder().setPath(abs);
+    if (range != null) {
+      read.setOffset(range[0]).setLength(range[1] - range[0] + 1);
+      exchange
+          .getResponseHeaders()
+          .set("Content-Range", "bytes " + range[0] + "-" + range[1] + "/" + info.getSize());
+    }
     Context.CancellableContext context = Context.current().withCancellation();
     try {
-      Iterator<FileChunk> chunks =
-          context.call(() -> files.read(ReadRequest.newBuilder().setPath(abs).build()));
+      Iterator<FileChunk> chunks = context.call(() -> files.read(read.build()));
       // The first chunk (or the error) before the status line: a failure can still be a 4xx.
       FileChunk first = chunks.hasNext() ? chunks.next() : null;
       exchange.getResponseHeaders().set("Content-Type", "application/octet-stream");
       if (first == null) {
-        exchange.sendResponseHeaders(200, -1);
+        exchange.sendResponseHeaders(status, -1);
         exchange.close();
         return;
       }
-      exchange.sendResponseHeaders(200, 0);
+      exchange.sendResponseHeaders(status, 0);
       try (OutputStream out = exchange.getResponseBody()) {
         first.getData().writeTo(out);
         while (chunks.hasNext()) {
@@ -333,6 +346,34 @@ final class FilesystemFace {
       throw Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
     } finally {
       context.cancel(null);
+    }
+  }
+
+  /**
+   * The one byte range of a {@code Range: bytes=FIRST-[LAST]} header, clipped to {@code size}, as
+   * envd's http.ServeContent serves it; null for no header or a form not served here (suffix or
+   * several ranges), which gets the whole file.
+   */
+  static long[] range(String header, long size) {
+    if (header == null || !header.startsWith("bytes=") || header.indexOf(',') >= 0) {
+      return null;
+    }
+    String spec = header.substring("bytes=".length()).strip();
+    int dash = spec.indexOf('-');
+    if (dash <= 0) {
+      return null;
+    }
+    try {
+      long first = Long.parseLong(spec.substring(0, dash).strip());
+      String lastText = spec.substring(dash + 1).strip();
+      long last = lastText.isEmpty() ? Long.MAX_VALUE : Long.parseLong(lastText);
+      if (first < 0 || last < first) {
+        return null;
+      }
+      // A first byte at or past the end stays as asked: the caller answers 416 for it.
+      return new long[] {first, Math.min(last, size - 1)};
+    } catch (NumberFormatException e) {
+      return null;
     }
   }
 

@@ -2,18 +2,6 @@ package dev.sandboxssh.agent.envd;
 
 import com.google.protobuf.ByteString;
 import com.sun.net.httpserver.HttpExchange;
-import dev.sandboxssh.agent.envd.process.ConnectRequest;
-import dev.sandboxssh.agent.envd.process.ConnectResponse;
-import dev.sandboxssh.agent.envd.process.ListResponse;
-import dev.sandboxssh.agent.envd.process.ProcessConfig;
-import dev.sandboxssh.agent.envd.process.ProcessEvent;
-import dev.sandboxssh.agent.envd.process.ProcessInfo;
-import dev.sandboxssh.agent.envd.process.ProcessSelector;
-import dev.sandboxssh.agent.envd.process.SendInputRequest;
-import dev.sandboxssh.agent.envd.process.SendSignalRequest;
-import dev.sandboxssh.agent.envd.process.StartRequest;
-import dev.sandboxssh.agent.envd.process.StartResponse;
-import dev.sandboxssh.agent.envd.process.UpdateRequest;
 import dev.sandboxssh.api.v1.End;
 import dev.sandboxssh.api.v1.InputRequest;
 import dev.sandboxssh.api.v1.ListRequest;
@@ -22,6 +10,18 @@ import dev.sandboxssh.api.v1.PtyConfig;
 import dev.sandboxssh.api.v1.PtySize;
 import dev.sandboxssh.api.v1.ResizeRequest;
 import dev.sandboxssh.api.v1.SignalRequest;
+import dev.sandboxssh.envd.process.ConnectRequest;
+import dev.sandboxssh.envd.process.ConnectResponse;
+import dev.sandboxssh.envd.process.ListResponse;
+import dev.sandboxssh.envd.process.ProcessConfig;
+import dev.sandboxssh.envd.process.ProcessEvent;
+import dev.sandboxssh.envd.process.ProcessInfo;
+import dev.sandboxssh.envd.process.ProcessSelector;
+import dev.sandboxssh.envd.process.SendInputRequest;
+import dev.sandboxssh.envd.process.SendSignalRequest;
+import dev.sandboxssh.envd.process.StartRequest;
+import dev.sandboxssh.envd.process.StartResponse;
+import dev.sandboxssh.envd.process.UpdateRequest;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.Status;
@@ -61,26 +61,25 @@ final class ProcessFace {
           connect(call, call.read(ConnectRequest.newBuilder()).build(), timeoutMs(exchange));
           return;
         case "List":
-          call.read(dev.sandboxssh.agent.envd.process.ListRequest.newBuilder());
+          call.read(dev.sandboxssh.envd.process.ListRequest.newBuilder());
           call.reply(list());
           return;
         case "SendInput":
           sendInput(call.read(SendInputRequest.newBuilder()).build());
-          call.reply(dev.sandboxssh.agent.envd.process.SendInputResponse.getDefaultInstance());
+          call.reply(dev.sandboxssh.envd.process.SendInputResponse.getDefaultInstance());
           return;
         case "CloseStdin":
           closeStdin(
-              call.read(dev.sandboxssh.agent.envd.process.CloseStdinRequest.newBuilder())
-                  .getProcess());
-          call.reply(dev.sandboxssh.agent.envd.process.CloseStdinResponse.getDefaultInstance());
+              call.read(dev.sandboxssh.envd.process.CloseStdinRequest.newBuilder()).getProcess());
+          call.reply(dev.sandboxssh.envd.process.CloseStdinResponse.getDefaultInstance());
           return;
         case "Update":
           update(call.read(UpdateRequest.newBuilder()).build());
-          call.reply(dev.sandboxssh.agent.envd.process.UpdateResponse.getDefaultInstance());
+          call.reply(dev.sandboxssh.envd.process.UpdateResponse.getDefaultInstance());
           return;
         case "SendSignal":
           sendSignal(call.read(SendSignalRequest.newBuilder()).build());
-          call.reply(dev.sandboxssh.agent.envd.process.SendSignalResponse.getDefaultInstance());
+          call.reply(dev.sandboxssh.envd.process.SendSignalResponse.getDefaultInstance());
           return;
         default:
           // StreamInput is client streaming, which Connect over HTTP/1.1 cannot carry.
@@ -146,7 +145,14 @@ final class ProcessFace {
           event -> StartResponse.newBuilder().setEvent(event).build(),
           pid -> {
             if (closeStdin) {
-              processes.sendInput(InputRequest.newBuilder().setPid(pid).setEof(true).build());
+              try {
+                processes.sendInput(InputRequest.newBuilder().setPid(pid).setEof(true).build());
+              } catch (StatusRuntimeException e) {
+                // A command that exits at once may be gone already; its stdin went with it.
+                if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+                  throw e;
+                }
+              }
             }
           });
     } catch (StatusRuntimeException e) {

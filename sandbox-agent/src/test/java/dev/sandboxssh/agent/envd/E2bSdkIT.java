@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.sandboxssh.agent.envd.process.ListResponse;
+import dev.sandboxssh.envd.process.ListResponse;
 import dev.sandboxssh.sdk.CommandHandle;
 import dev.sandboxssh.sdk.CommandOptions;
 import dev.sandboxssh.sdk.Sandbox;
@@ -249,9 +249,9 @@ class E2bSdkIT {
   @Test
   void binaryStreamingStartIsFramedAsConnectSays() throws Exception {
     byte[] request =
-        dev.sandboxssh.agent.envd.process.StartRequest.newBuilder()
+        dev.sandboxssh.envd.process.StartRequest.newBuilder()
             .setProcess(
-                dev.sandboxssh.agent.envd.process.ProcessConfig.newBuilder()
+                dev.sandboxssh.envd.process.ProcessConfig.newBuilder()
                     .setCmd("/bin/sh")
                     .addArgs("-c")
                     .addArgs("printf framed; exit 7"))
@@ -268,7 +268,7 @@ class E2bSdkIT {
     assertThat(r.headers().firstValue("Content-Type")).hasValue("application/connect+proto");
     java.io.DataInputStream in =
         new java.io.DataInputStream(new java.io.ByteArrayInputStream(r.body()));
-    List<dev.sandboxssh.agent.envd.process.ProcessEvent> events = new ArrayList<>();
+    List<dev.sandboxssh.envd.process.ProcessEvent> events = new ArrayList<>();
     String trailer = null;
     while (trailer == null) {
       int flags = in.readUnsignedByte();
@@ -276,7 +276,7 @@ class E2bSdkIT {
       if ((flags & 2) != 0) {
         trailer = new String(message, StandardCharsets.UTF_8);
       } else {
-        events.add(dev.sandboxssh.agent.envd.process.StartResponse.parseFrom(message).getEvent());
+        events.add(dev.sandboxssh.envd.process.StartResponse.parseFrom(message).getEvent());
       }
     }
     assertThat(in.read()).as("nothing after the end of the stream").isEqualTo(-1);
@@ -287,7 +287,7 @@ class E2bSdkIT {
         .filter(e -> e.hasData())
         .forEach(e -> stdout.append(e.getData().getStdout().toStringUtf8()));
     assertThat(stdout.toString()).isEqualTo("framed");
-    dev.sandboxssh.agent.envd.process.ProcessEvent last = events.get(events.size() - 1);
+    dev.sandboxssh.envd.process.ProcessEvent last = events.get(events.size() - 1);
     assertThat(last.getEnd().getExitCode()).isEqualTo(7);
     assertThat(last.getEnd().getStatus()).isEqualTo("exit status 7");
   }

@@ -3,8 +3,8 @@ package dev.sandboxssh.agent.envd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sandboxssh.agent.envd.process.ProcessEvent;
 import dev.sandboxssh.api.v1.End;
+import dev.sandboxssh.envd.process.ProcessEvent;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +34,21 @@ class EnvdMappingTest {
         ProcessFace.end(
             End.newBuilder().setSignal("KILL").setError("timeout after 1000 ms").build());
     assertThat(timedOut.getError()).isEqualTo("signal: killed (timeout after 1000 ms)");
+  }
+
+  @Test
+  void byteRangesAreServedAsHttpServeContentServesThem() {
+    assertThat(FilesystemFace.range("bytes=10-", 100)).containsExactly(10, 99);
+    assertThat(FilesystemFace.range("bytes=10-19", 100)).containsExactly(10, 19);
+    assertThat(FilesystemFace.range("bytes=90-200", 100)).containsExactly(90, 99);
+    assertThat(FilesystemFace.range("bytes=100-", 100)).containsExactly(100, 99);
+    // Forms served as the whole file.
+    assertThat(FilesystemFace.range(null, 100)).isNull();
+    assertThat(FilesystemFace.range("bytes=-10", 100)).isNull();
+    assertThat(FilesystemFace.range("bytes=0-1,5-6", 100)).isNull();
+    assertThat(FilesystemFace.range("bytes=5-1", 100)).isNull();
+    assertThat(FilesystemFace.range("items=1-2", 100)).isNull();
+    assertThat(FilesystemFace.range("bytes=x-", 100)).isNull();
   }
 
   @Test

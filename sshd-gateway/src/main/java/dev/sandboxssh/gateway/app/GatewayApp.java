@@ -4,6 +4,7 @@ import dev.sandboxssh.gateway.config.ConfigException;
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.ops.Operations;
+import dev.sandboxssh.gateway.routing.E2bSandboxProvider;
 import dev.sandboxssh.gateway.routing.IsolatedAgentLauncher;
 import dev.sandboxssh.gateway.routing.KubernetesSandboxProvider;
 import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
@@ -82,6 +83,8 @@ public final class GatewayApp implements AutoCloseable {
     providers.put(SandboxRecord.Provider.LOCAL, local);
     providers.put(
         SandboxRecord.Provider.REMOTE, new RemoteSandboxProvider(config.agent().connectTimeout()));
+    providers.put(
+        SandboxRecord.Provider.E2B, new E2bSandboxProvider(config.agent().connectTimeout()));
     if (kubernetes != null) {
       providers.put(SandboxRecord.Provider.KUBERNETES, kubernetes);
       ops.watchRunningAgents("kubernetes", kubernetes::connectedAgents);

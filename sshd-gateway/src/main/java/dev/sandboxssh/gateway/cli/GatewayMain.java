@@ -7,6 +7,7 @@ import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.routing.kubernetes.PodException;
 import dev.sandboxssh.gateway.routing.kubernetes.SandboxPods;
+import dev.sandboxssh.gateway.store.Names;
 import dev.sandboxssh.gateway.store.Owner;
 import dev.sandboxssh.gateway.store.OwnerKey;
 import dev.sandboxssh.gateway.store.OwnershipStore;
@@ -443,7 +444,9 @@ public final class GatewayMain {
         "Without --endpoint it is local: a directory under the data dir whose agent the gateway"
             + " starts. With --endpoint and --token-file it is remote: an agent already running"
             + " there. With --provider kubernetes --image IMAGE it is a pod running the agent in"
-            + " IMAGE, with its token in a Secret (the config's kubernetes section)."
+            + " IMAGE, with its token in a Secret (the config's kubernetes section). With"
+            + " --e2b-id ID (or --envd-url URL) and --token-file it is an E2B sandbox, reached"
+            + " through its envd with that access token."
       })
   static final class SandboxCreate implements Callable<Integer> {
     /** A token file holds one token; anything this large is something else. */
@@ -475,9 +478,31 @@ public final class GatewayMain {
 
     @Option(
         names = "--provider",
-        paramLabel = "local|remote|kubernetes",
-        description = "Where its agent runs (default: remote with --endpoint, else local).")
+        paramLabel = "local|remote|kubernetes|e2b",
+        description =
+            "Where its agent runs (default: remote with --endpoint, e2b with --e2b-id or"
+                + " --envd-url, else local).")
     String providerName;
+
+    @Option(
+        names = "--e2b-id",
+        paramLabel = "ID",
+        description =
+            "An E2B sandbox's id; its envd is https://49983-ID.DOMAIN. Also the default --id.")
+    String e2bId;
+
+    @Option(
+        names = "--domain",
+        paramLabel = "DOMAIN",
+        description = "With --e2b-id: E2B's sandbox domain (default: ${DEFAULT-VALUE}).",
+        defaultValue = "e2b.app")
+    String domain;
+
+    @Option(
+        names = "--envd-url",
+        paramLabel = "http(s)://HOST:PORT",
+        description = "An envd reached directly (self-hosted E2B, or an agent's --envd-listen).")
+    String envdUrl;
 
     @Option(
         names = "--image",
@@ -487,10 +512,16 @@ public final class GatewayMain {
 
     @Override
     public Integer call() throws IOException, PodException {
+      SandboxRecord.Provider provider = provider();
+      if (provider == SandboxRecord.Provider.E2B) {
+        return createE2b();
+      }
+      if (e2bId != null || envdUrl != null) {
+        throw new UserError("--e2b-id and --envd-url go with --provider e2b");
+      }
       if ((endpoint == null) != (tokenFile == null)) {
         throw new UserError("--endpoint and --token-file go together");
       }
-      SandboxRecord.Provider provider = provider();
       if (provider == SandboxRecord.Provider.KUBERNETES) {
         return createPod();
       }
@@ -542,7 +573,11 @@ public final class GatewayMain {
 
     private SandboxRecord.Provider provider() {
       if (providerName == null) {
-        return endpoint != null ? SandboxRecord.Provider.REMOTE : SandboxRecord.Provider.LOCAL;
+        return endpoint != null
+            ? SandboxRecord.Provider.REMOTE
+            : e2bId != null || envdUrl != null
+                ? SandboxRecord.Provider.E2B
+                : SandboxRecord.Provider.LOCAL;
       }
       for (SandboxRecord.Provider p : SandboxRecord.Provider.values()) {
         if (p.name().toLowerCase(Locale.ROOT).equals(providerName)) {
@@ -550,7 +585,51 @@ public final class GatewayMain {
         }
       }
       throw new UserError(
-          "--provider: expected local, remote or kubernetes, got '" + providerName + "'");
+          "--provider: expected local, remote, kubernetes or e2b, got '" + providerName + "'");
+    }
+
+    /** A row holding the envd's URL and access token; nothing is started. */
+    private int createE2b() throws IOException {
+      if ((e2bId == null) == (envdUrl == null)) {
+        throw new UserError("--provider e2b needs one of --e2b-id ID and --envd-url URL");
+      }
+      if (endpoint != null || image != null) {
+        throw new UserError(
+            "an e2b sandbox has no --endpoint or --image: its envd is the endpoint");
+      }
+      if (tokenFile == null) {
+        throw new UserError("--provider e2b needs --token-file FILE (the envd access token)");
+      }
+      String url;
+      if (e2bId != null) {
+        // E2B's ids and domains are DNS labels and names; anything else cannot make a host name.
+        if (!e2bId.matches("[a-z0-9]{1,63}")) {
+          throw new UserError("--e2b-id: not an E2B sandbox id: '" + e2bId + "'");
+        }
+        if (!domain.matches("[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")) {
+          throw new UserError("--domain: not a domain name: '" + domain + "'");
+        }
+        url = "https://49983-" + e2bId + "." + domain;
+      } else {
+        url = envdUrl;
+      }
+      String sandboxId = id != null ? id : e2bId != null && Names.isSandboxId(e2bId) ? e2bId : null;
+      String token = readToken(tokenFile);
+      try (Opened o = storeOptions.open()) {
+        SandboxRecord created =
+            o.store()
+                .createSandbox(
+                    new SandboxRecord(
+                        sandboxId,
+                        owner,
+                        SandboxRecord.Provider.E2B,
+                        url,
+                        token,
+                        SandboxRecord.State.CREATED,
+                        null));
+        spec.commandLine().getOut().println(created.id());
+      }
+      return 0;
     }
 
     /** A row, then the pod and its Secret; a failure there removes the row again. */

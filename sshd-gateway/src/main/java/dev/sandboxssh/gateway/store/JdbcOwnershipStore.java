@@ -344,6 +344,16 @@ public final class JdbcOwnershipStore implements OwnershipStore {
         throw new StoreException(
             Reason.INVALID, "bad token: need 1-4096 visible ASCII characters, no spaces");
       }
+    } else if (s.provider() == SandboxRecord.Provider.E2B) {
+      if (!Names.isEnvdUrl(s.endpoint())) {
+        throw new StoreException(
+            Reason.INVALID,
+            "bad envd URL '" + s.endpoint() + "': use http(s)://HOST[:PORT] with nothing after it");
+      }
+      if (!Names.isToken(s.token())) {
+        throw new StoreException(
+            Reason.INVALID, "bad token: need 1-4096 visible ASCII characters, no spaces");
+      }
     } else if (s.endpoint() != null || s.token() != null) {
       throw new StoreException(
           Reason.INVALID,

@@ -65,6 +65,29 @@ public final class Names {
     return port >= 1 && port <= 65535;
   }
 
+  /**
+   * Whether {@code url} is an envd's base URL: {@code http} or {@code https}, a host, an optional
+   * port, and no user info, path, query or fragment, so that nothing in it can redirect the
+   * gateway's calls or carry credentials.
+   */
+  public static boolean isEnvdUrl(String url) {
+    if (url == null || url.length() > 2048) {
+      return false;
+    }
+    try {
+      java.net.URI u = new java.net.URI(url);
+      return ("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+          && u.getHost() != null
+          && u.getRawUserInfo() == null
+          && (u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))
+          && u.getRawQuery() == null
+          && u.getRawFragment() == null
+          && (u.getPort() == -1 || (u.getPort() > 0 && u.getPort() < 65536));
+    } catch (java.net.URISyntaxException e) {
+      return false;
+    }
+  }
+
   /** Whether {@code token} can be an agent token: 1-4096 visible ASCII characters. */
   public static boolean isToken(String token) {
     return token != null && TOKEN.matcher(token).matches();

@@ -7,9 +7,10 @@ import java.time.Instant;
  *
  * @param id the SSH user name that reaches it: a DNS label
  * @param provider which {@code SandboxProvider} serves it
- * @param endpoint for a remote sandbox, its agent: {@code HOST:PORT} or {@code unix:PATH}; null for
- *     a local or kubernetes one
- * @param token for a remote sandbox, its agent's bearer token; null for a local or kubernetes one
+ * @param endpoint for a remote sandbox, its agent: {@code HOST:PORT} or {@code unix:PATH}; for an
+ *     e2b one, its envd's URL; null for a local or kubernetes one
+ * @param token for a remote sandbox, its agent's bearer token; for an e2b one, its envd access
+ *     token; null for a local or kubernetes one
  */
 public record SandboxRecord(
     String id,
@@ -30,7 +31,12 @@ public record SandboxRecord(
      * A pod labelled {@code sandbox-ssh/id=ID}: its IP gives the endpoint and a Secret the token,
      * so the row holds neither.
      */
-    KUBERNETES
+    KUBERNETES,
+    /**
+     * A sandbox reached through its envd, E2B's in-sandbox daemon (an E2B sandbox, or an agent's
+     * envd face): the row holds the envd's URL and access token.
+     */
+    E2B
   }
 
   /** What the gateway last saw. */

@@ -229,6 +229,100 @@ class GatewayMainTest {
   }
 
   @Test
+  void e2bSandboxIsItsEnvdUrlAndAccessToken() throws Exception {
+    admin("owner", "add", "alice", "--key", aliceKey.toString());
+    Path tokenFile = Files.writeString(tmp.resolve("envd-token"), "envd-Secret\n");
+    Run byId =
+        admin(
+            "sandbox",
+            "create",
+            "--owner",
+            "alice",
+            "--e2b-id",
+            "i7x2k9",
+            "--token-file",
+            tokenFile.toString());
+    assertThat(byId.status()).as(byId.toString()).isZero();
+    // The E2B id is the default SSH name, so that `ssh i7x2k9@gateway` reaches it.
+    assertThat(byId.out()).isEqualTo("i7x2k9\n");
+    Run direct =
+        admin(
+            "sandbox",
+            "create",
+            "--owner",
+            "alice",
+            "--id",
+            "self",
+            "--provider",
+            "e2b",
+            "--envd-url",
+            "http://10.0.0.5:49983",
+            "--token-file",
+            tokenFile.toString());
+    assertThat(direct.status()).as(direct.toString()).isZero();
+    assertThat(admin("sandbox", "list").out())
+        .contains("i7x2k9  alice  e2b")
+        .contains("self    alice  e2b")
+        .doesNotContain("envd-Secret");
+    try (JdbcOwnershipStore store = JdbcOwnershipStore.open(data.resolve("gateway.db"))) {
+      SandboxRecord e2b = store.findSandbox("i7x2k9").orElseThrow();
+      assertThat(e2b.provider()).isEqualTo(SandboxRecord.Provider.E2B);
+      assertThat(e2b.endpoint()).isEqualTo("https://49983-i7x2k9.e2b.app");
+      assertThat(e2b.token()).isEqualTo("envd-Secret");
+      assertThat(store.findSandbox("self").orElseThrow().endpoint())
+          .isEqualTo("http://10.0.0.5:49983");
+    }
+    String token = tokenFile.toString();
+    assertBadInput(
+        admin("sandbox", "create", "--owner", "alice", "--provider", "e2b", "--token-file", token),
+        "needs one of --e2b-id ID and --envd-url URL");
+    assertBadInput(
+        admin("sandbox", "create", "--owner", "alice", "--e2b-id", "abc"),
+        "needs --token-file FILE");
+    assertBadInput(
+        admin("sandbox", "create", "--owner", "alice", "--e2b-id", "Bad.Id", "--token-file", token),
+        "not an E2B sandbox id");
+    assertBadInput(
+        admin(
+            "sandbox",
+            "create",
+            "--owner",
+            "alice",
+            "--e2b-id",
+            "abc",
+            "--domain",
+            "x/y",
+            "--token-file",
+            token),
+        "not a domain name");
+    assertBadInput(
+        admin(
+            "sandbox",
+            "create",
+            "--owner",
+            "alice",
+            "--envd-url",
+            "http://h:1/redirect?x",
+            "--token-file",
+            token),
+        "bad envd URL");
+    assertBadInput(
+        admin(
+            "sandbox",
+            "create",
+            "--owner",
+            "alice",
+            "--envd-url",
+            "ftp://h:1",
+            "--token-file",
+            token),
+        "bad envd URL");
+    assertBadInput(
+        admin("sandbox", "create", "--owner", "alice", "--provider", "remote", "--e2b-id", "abc"),
+        "go with --provider e2b");
+  }
+
+  @Test
   void removingAnOwnerRemovesItsLocalSandboxDirectories() {
     admin("owner", "add", "alice", "--key", aliceKey.toString());
     admin("sandbox", "create", "--owner", "alice", "--id", "a1");

@@ -281,6 +281,20 @@ public final class GatewayFixture implements AutoCloseable {
                 Instant.now()));
   }
 
+  /** Creates an e2b sandbox reached through the envd at {@code envdUrl}. */
+  public void addE2bSandbox(String id, String owner, String envdUrl, String token) {
+    app.store()
+        .createSandbox(
+            new SandboxRecord(
+                id,
+                owner,
+                SandboxRecord.Provider.E2B,
+                envdUrl,
+                token,
+                SandboxRecord.State.CREATED,
+                Instant.now()));
+  }
+
   /** A fresh ed25519 key pair made by ssh-keygen: {@code dir/NAME} and {@code dir/NAME.pub}. */
   public Path newKey(String name) {
     return newKey(dir, name);

@@ -18,11 +18,13 @@ public final class StandaloneAgent implements AutoCloseable {
   private final Process process;
   private final String endpoint;
   private final String token;
+  private final String envdUrl;
 
-  private StandaloneAgent(Process process, String endpoint, String token) {
+  private StandaloneAgent(Process process, String endpoint, String token, String envdUrl) {
     this.process = process;
     this.endpoint = endpoint;
     this.token = token;
+    this.envdUrl = envdUrl;
   }
 
   /** Starts an agent serving {@code dir/home}, listening on {@code dir/agent.sock}. */
@@ -35,35 +37,56 @@ public final class StandaloneAgent implements AutoCloseable {
    * a pod's agent listens on the pod's IP.
    */
   public static StandaloneAgent startOnTcp(Path dir, String token) throws Exception {
-    return start(dir, "127.0.0.1:0", token);
+    return start(dir, "127.0.0.1:0", token, false);
+  }
+
+  /**
+   * Starts an agent serving {@code dir/home} that also serves E2B's envd API on a free port of
+   * 127.0.0.1 ({@code --envd-listen}), as an E2B sandbox's envd.
+   */
+  public static StandaloneAgent startWithEnvd(Path dir, String token) throws Exception {
+    return start(dir, "127.0.0.1:0", token, true);
   }
 
   private static StandaloneAgent start(Path dir, String listen, String token) throws Exception {
+    return start(dir, listen, token, false);
+  }
+
+  private static StandaloneAgent start(Path dir, String listen, String token, boolean envd)
+      throws Exception {
     Path home = Files.createDirectories(dir.resolve("home"));
     Path tokenFile = dir.resolve("token");
     Files.writeString(tokenFile, token, StandardCharsets.UTF_8);
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     List<String> argv =
-        List.of(
-            java.toString(),
-            // Logs to stderr, as a gateway's local agents do; stdout carries "listening" alone.
-            "-Dsandbox.agent.logging=child",
-            "-cp",
-            System.getProperty("java.class.path"),
-            "dev.sandboxssh.agent.AgentMain",
-            "--listen",
-            listen,
-            "--token-file",
-            tokenFile.toString(),
-            "--root",
-            home.toString(),
-            "--exit-with-stdin");
+        new java.util.ArrayList<>(
+            List.of(
+                java.toString(),
+                // Logs to stderr, as a gateway's local agents do; stdout carries "listening" alone.
+                "-Dsandbox.agent.logging=child",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.sandboxssh.agent.AgentMain",
+                "--listen",
+                listen,
+                "--token-file",
+                tokenFile.toString(),
+                "--root",
+                home.toString(),
+                "--exit-with-stdin"));
+    if (envd) {
+      argv.addAll(List.of("--envd-listen", "127.0.0.1:0"));
+    }
     Process process =
         new ProcessBuilder(argv)
             .redirectError(dir.resolve("agent.log").toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE)
             .start();
-    String first = OpenSsh.firstLine(process);
+    // One reader for both lines: a second reader could miss what the first one buffered.
+    java.io.BufferedReader out =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    String first = line(out);
     if (first == null || !first.startsWith("listening ")) {
       process.waitFor(5, TimeUnit.SECONDS);
       throw new AssertionError(
@@ -72,8 +95,29 @@ public final class StandaloneAgent implements AutoCloseable {
               + "; its log: "
               + Files.readString(dir.resolve("agent.log"), StandardCharsets.UTF_8));
     }
+    String envdUrl = null;
+    if (envd) {
+      String second = line(out);
+      if (second == null || !second.startsWith("envd listening ")) {
+        throw new AssertionError("the agent's envd face did not start: " + second);
+      }
+      envdUrl = "http://" + second.substring("envd listening ".length());
+    }
     // "listening 127.0.0.1:PORT" with the port bound, or "listening unix:PATH".
-    return new StandaloneAgent(process, first.substring("listening ".length()), token);
+    return new StandaloneAgent(process, first.substring("listening ".length()), token, envdUrl);
+  }
+
+  private static String line(java.io.BufferedReader out) throws Exception {
+    return java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return out.readLine();
+              } catch (IOException e) {
+                return null;
+              }
+            },
+            BlockingTasks.THREADS)
+        .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 
   /** Its endpoint, as {@code sandbox create --endpoint} takes it. */
@@ -84,6 +128,11 @@ public final class StandaloneAgent implements AutoCloseable {
   /** The TCP port it listens on. */
   public int port() {
     return Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
+  }
+
+  /** The URL of its envd face, for an agent started {@link #startWithEnvd}. */
+  public String envdUrl() {
+    return envdUrl;
   }
 
   /** Its bearer token. */
