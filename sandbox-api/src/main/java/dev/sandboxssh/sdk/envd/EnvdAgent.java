@@ -69,6 +69,7 @@ public final class EnvdAgent implements AutoCloseable {
               .executor(calls)
               .addService(new EnvdProcessService(http, shell, pumps, timer, callTimeout))
               .addService(new EnvdFilesystemService(http, shell, pumps, callTimeout))
+              .addService(new EnvdNetworkService())
               .addService(new Health(http, callTimeout))
               .build()
               .start();

@@ -2,6 +2,8 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,6 +143,23 @@ class E2bProviderTest {
     assertThat(r.stdout()).contains("b.bin").contains("link");
     // The refused rmdir of a non-empty directory and the missing file, as sftp reports them.
     assertThat(r.stderr()).contains("remote rmdir").contains("work/missing\" not found");
+  }
+
+  @Test
+  void forwardsAreRefusedOneByOneAndTheConnectionGoesOn() throws Exception {
+    int local = SshForward.freePort();
+    try (SshForward fwd =
+        SshForward.startAs(ssh, BOX, "-L", local + ":127.0.0.1:9", "-R", "0:127.0.0.1:9")
+            .awaitLocalPort(local)) {
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), local)) {
+        s.setSoTimeout((int) Timeouts.COMMAND.toMillis());
+        assertThat(s.getInputStream().read()).as("the refused connection is closed").isEqualTo(-1);
+      }
+      // MINA puts a generic text in the refusal; the reason code is the agent's "denied".
+      assertThat(fwd.awaitStderr("open failed: (administratively prohibited)")).isNotEmpty();
+      assertThat(fwd.awaitStderr("(remote port forwarding failed)")).isNotEmpty();
+      assertThat(fwd.isAlive()).isTrue();
+    }
   }
 
   @Test

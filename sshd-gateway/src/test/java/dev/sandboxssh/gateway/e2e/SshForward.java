@@ -51,8 +51,13 @@ public final class SshForward implements AutoCloseable {
 
   /** Starts {@code ssh -N [options] demo@gw}. */
   public static SshForward start(OpenSsh ssh, String... options) {
+    return startAs(ssh, GatewayFixture.SANDBOX, options);
+  }
+
+  /** Starts {@code ssh -N [options] USER@gw}. */
+  public static SshForward startAs(OpenSsh ssh, String user, String... options) {
     List<String> argv = new ArrayList<>();
-    for (String a : ssh.sshCommand(GatewayFixture.SANDBOX, null, options)) {
+    for (String a : ssh.sshCommand(user, null, options)) {
       // The first value of an option wins in ssh: replace the quiet default.
       argv.add(a.equals("LogLevel=ERROR") ? "LogLevel=INFO" : a);
     }
