@@ -146,6 +146,39 @@ class E2bProviderTest {
   }
 
   @Test
+  void rsyncCopiesATreeIn() throws Exception {
+    Path src = Files.createDirectories(dir.resolve("rs-src/deep"));
+    FileClients.randomFile(src.resolve("data.bin"), 1 << 20, 13);
+    OpenSsh.Result up =
+        OpenSsh.run(
+            List.of(
+                OpenSsh.binary("rsync"),
+                "-a",
+                "-e",
+                clients.rsyncShell(),
+                dir.resolve("rs-src") + "/",
+                BOX + "@127.0.0.1:rs"),
+            new byte[0],
+            Timeouts.TRANSFER);
+    assertThat(up.exitCode()).as(FileClients.describe(up)).isZero();
+    assertThat(FileClients.sha256(home.resolve("rs/deep/data.bin")))
+        .isEqualTo(FileClients.sha256(src.resolve("data.bin")));
+  }
+
+  @Test
+  void aNamedSessionSurvivesAKilledClient() throws Exception {
+    try (SshTerminal first = SshTerminal.open(ssh, BOX + "+work")) {
+      first.type("export KEPT=value-$((6*7)); echo set-$((1+1))\n").await("set-2");
+      first.kill();
+    }
+    try (SshTerminal again = SshTerminal.open(ssh, BOX + "+work")) {
+      again.type("echo \"kept:$KEPT\"\n").await("kept:value-42");
+      again.type("exit\n");
+      assertThat(again.awaitExit(Timeouts.COMMAND)).isZero();
+    }
+  }
+
+  @Test
   void forwardsAreRefusedOneByOneAndTheConnectionGoesOn() throws Exception {
     int local = SshForward.freePort();
     try (SshForward fwd =
