@@ -226,6 +226,32 @@ const scenarios = {
     }
   },
 
+  // "Watch directory for changes": events while files are written and removed, recursive too.
+  async watch() {
+    const sbx = sandbox(token)
+    await sbx.files.makeDir('watched/sub')
+    const events = []
+    const handle = await sbx.files.watchDir('watched', (e) => events.push(`${e.type}:${e.name}`), {
+      recursive: true,
+    })
+    await sbx.files.write('watched/new.txt', 'one')
+    await sbx.files.write('watched/sub/deep.txt', 'two')
+    await until('the creation below', () => events.includes('create:sub/deep.txt'))
+    await sbx.files.write('watched/sub/deep.txt', 'two, again')
+    await sbx.files.remove('watched/new.txt')
+    await until('the removal', () => events.includes('remove:new.txt'))
+    await handle.stop()
+    await sbx.files.write('watched/after-stop.txt', 'three')
+    await sleep(300)
+    let missing
+    try {
+      await sbx.files.watchDir('no-such-dir', () => {})
+    } catch (e) {
+      missing = describe(e)
+    }
+    return { events, missing }
+  },
+
   // A wrong token, and none at all (plain debug-mode connect), are refused on every kind of call.
   async refused() {
     const out = {}

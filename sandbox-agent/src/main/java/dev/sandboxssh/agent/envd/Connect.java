@@ -256,4 +256,17 @@ final class Connect {
   static StatusRuntimeException invalid(String message) {
     return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
   }
+
+  /** Connect-Timeout-Ms: the time the caller gives the call; 0 when it gives none. */
+  static long timeoutMs(HttpExchange exchange) {
+    String header = exchange.getRequestHeaders().getFirst("Connect-Timeout-Ms");
+    if (header == null || header.isBlank()) {
+      return 0;
+    }
+    try {
+      return Math.max(0, Long.parseLong(header.strip()));
+    } catch (NumberFormatException e) {
+      throw invalid("bad Connect-Timeout-Ms: " + header);
+    }
+  }
 }

@@ -3,6 +3,7 @@ package dev.sandboxssh.agent.envd;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import com.sun.net.httpserver.HttpExchange;
+import dev.sandboxssh.api.v1.Change;
 import dev.sandboxssh.api.v1.DirEntries;
 import dev.sandboxssh.api.v1.FileChunk;
 import dev.sandboxssh.api.v1.FileInfo;
@@ -11,11 +12,19 @@ import dev.sandboxssh.api.v1.MkdirRequest;
 import dev.sandboxssh.api.v1.PathRequest;
 import dev.sandboxssh.api.v1.ReadRequest;
 import dev.sandboxssh.api.v1.RenameRequest;
+import dev.sandboxssh.api.v1.WatchEvent;
+import dev.sandboxssh.api.v1.WatchRequest;
 import dev.sandboxssh.api.v1.WriteOpen;
 import dev.sandboxssh.api.v1.WriteReply;
 import dev.sandboxssh.api.v1.WriteRequest;
+import dev.sandboxssh.envd.filesystem.CreateWatcherRequest;
+import dev.sandboxssh.envd.filesystem.CreateWatcherResponse;
 import dev.sandboxssh.envd.filesystem.EntryInfo;
+import dev.sandboxssh.envd.filesystem.EventType;
 import dev.sandboxssh.envd.filesystem.FileType;
+import dev.sandboxssh.envd.filesystem.FilesystemEvent;
+import dev.sandboxssh.envd.filesystem.GetWatcherEventsRequest;
+import dev.sandboxssh.envd.filesystem.GetWatcherEventsResponse;
 import dev.sandboxssh.envd.filesystem.ListDirRequest;
 import dev.sandboxssh.envd.filesystem.ListDirResponse;
 import dev.sandboxssh.envd.filesystem.MakeDirRequest;
@@ -24,8 +33,12 @@ import dev.sandboxssh.envd.filesystem.MoveRequest;
 import dev.sandboxssh.envd.filesystem.MoveResponse;
 import dev.sandboxssh.envd.filesystem.RemoveRequest;
 import dev.sandboxssh.envd.filesystem.RemoveResponse;
+import dev.sandboxssh.envd.filesystem.RemoveWatcherRequest;
+import dev.sandboxssh.envd.filesystem.RemoveWatcherResponse;
 import dev.sandboxssh.envd.filesystem.StatRequest;
 import dev.sandboxssh.envd.filesystem.StatResponse;
+import dev.sandboxssh.envd.filesystem.WatchDirRequest;
+import dev.sandboxssh.envd.filesystem.WatchDirResponse;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.Status;
@@ -45,8 +58,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -100,8 +117,21 @@ final class FilesystemFace {
                   .build());
           call.reply(RemoveResponse.getDefaultInstance());
           return;
+        case "WatchDir":
+          watchDir(
+              call, call.read(WatchDirRequest.newBuilder()).build(), Connect.timeoutMs(exchange));
+          return;
+        case "CreateWatcher":
+          call.reply(createWatcher(call.read(CreateWatcherRequest.newBuilder()).build()));
+          return;
+        case "GetWatcherEvents":
+          call.reply(watcherEvents(call.read(GetWatcherEventsRequest.newBuilder()).getWatcherId()));
+          return;
+        case "RemoveWatcher":
+          removeWatcher(call.read(RemoveWatcherRequest.newBuilder()).getWatcherId());
+          call.reply(RemoveWatcherResponse.getDefaultInstance());
+          return;
         default:
-          // WatchDir and the watcher calls need change notification the agent does not have.
           call.fail(
               Status.UNIMPLEMENTED.withDescription(
                   "filesystem.Filesystem/" + method + " is not served"));
@@ -109,6 +139,159 @@ final class FilesystemFace {
     } catch (StatusRuntimeException e) {
       call.fail(e.getStatus());
     }
+  }
+
+  /**
+   * envd's WatchDir: the agent's Watch, relayed until the caller goes away (seen at the next event
+   * or keepalive, at most 30 s later) or its Connect-Timeout-Ms (the SDK's 60 s default) runs out.
+   */
+  private void watchDir(Connect call, WatchDirRequest request, long timeoutMs) throws IOException {
+    Context.CancellableContext context = Context.current().withCancellation();
+    try {
+      FilesystemServiceGrpc.FilesystemServiceBlockingStub stub =
+          timeoutMs > 0 ? files.withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS) : files;
+      WatchRequest watch =
+          WatchRequest.newBuilder()
+              .setPath(absolute(request.getPath()))
+              .setRecursive(request.getRecursive())
+              .build();
+      Iterator<WatchEvent> events = context.call(() -> stub.watch(watch));
+      try {
+        while (events.hasNext()) {
+          WatchDirResponse translated = translate(events.next());
+          if (translated != null) {
+            call.send(translated);
+          }
+        }
+        call.end();
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+          // The caller's own time limit: the watch ends as asked, not as a failure.
+          call.end();
+        } else {
+          call.fail(e.getStatus());
+        }
+      }
+    } catch (StatusRuntimeException | IOException e) {
+      throw e;
+    } catch (Exception e) {
+      throw Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
+    } finally {
+      context.cancel(null);
+    }
+  }
+
+  /** One agent watch event as envd's; null for what envd has no event for (an overflow). */
+  static WatchDirResponse translate(WatchEvent event) {
+    switch (event.getEventCase()) {
+      case STARTED:
+        return WatchDirResponse.newBuilder()
+            .setStart(WatchDirResponse.StartEvent.getDefaultInstance())
+            .build();
+      case KEEPALIVE:
+        return WatchDirResponse.newBuilder()
+            .setKeepalive(WatchDirResponse.KeepAlive.getDefaultInstance())
+            .build();
+      case CHANGE:
+        return WatchDirResponse.newBuilder()
+            .setFilesystem(filesystemEvent(event.getChange()))
+            .build();
+      default:
+        return null;
+    }
+  }
+
+  private static FilesystemEvent filesystemEvent(Change change) {
+    EventType type;
+    switch (change.getKind()) {
+      case CREATED:
+        type = EventType.EVENT_TYPE_CREATE;
+        break;
+      case REMOVED:
+        type = EventType.EVENT_TYPE_REMOVE;
+        break;
+      default:
+        type = EventType.EVENT_TYPE_WRITE;
+    }
+    return FilesystemEvent.newBuilder().setName(change.getName()).setType(type).build();
+  }
+
+  /** A polled watcher (envd's CreateWatcher): the agent's Watch, its events queued here. */
+  private record Watcher(
+      Context.CancellableContext context, BlockingQueue<FilesystemEvent> events) {}
+
+  /** Watchers at most; a client that forgets RemoveWatcher cannot pile up inotify instances. */
+  static final int MAX_WATCHERS = 64;
+
+  /** Events a watcher keeps until the next GetWatcherEvents; later ones are dropped. */
+  static final int MAX_WATCHER_EVENTS = 10_000;
+
+  private final Map<String, Watcher> watchers = new ConcurrentHashMap<>();
+
+  private CreateWatcherResponse createWatcher(CreateWatcherRequest request) {
+    if (watchers.size() >= MAX_WATCHERS) {
+      throw Status.RESOURCE_EXHAUSTED
+          .withDescription("at most " + MAX_WATCHERS + " watchers; remove one first")
+          .asRuntimeException();
+    }
+    Context.CancellableContext context = Context.current().fork().withCancellation();
+    WatchRequest watch =
+        WatchRequest.newBuilder()
+            .setPath(absolute(request.getPath()))
+            .setRecursive(request.getRecursive())
+            .build();
+    Iterator<WatchEvent> events;
+    try {
+      events = context.call(() -> files.watch(watch));
+      // The first event is `started`, or the failure (a missing or non-directory path).
+      events.hasNext();
+      events.next();
+    } catch (StatusRuntimeException e) {
+      context.cancel(null);
+      throw e;
+    } catch (Exception e) {
+      context.cancel(null);
+      throw Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
+    }
+    String id = java.util.UUID.randomUUID().toString();
+    Watcher watcher = new Watcher(context, new LinkedBlockingQueue<>(MAX_WATCHER_EVENTS));
+    watchers.put(id, watcher);
+    Thread pump =
+        new Thread(
+            () -> {
+              try {
+                while (events.hasNext()) {
+                  WatchEvent event = events.next();
+                  if (event.hasChange()) {
+                    watcher.events().offer(filesystemEvent(event.getChange()));
+                  }
+                }
+              } catch (StatusRuntimeException e) {
+                // Removed (cancelled), or the directory went away: no further events.
+              }
+            },
+            "envd-watcher");
+    pump.setDaemon(true);
+    pump.start();
+    return CreateWatcherResponse.newBuilder().setWatcherId(id).build();
+  }
+
+  private GetWatcherEventsResponse watcherEvents(String id) {
+    Watcher watcher = watchers.get(id);
+    if (watcher == null) {
+      throw Status.NOT_FOUND.withDescription("no watcher " + id).asRuntimeException();
+    }
+    List<FilesystemEvent> drained = new ArrayList<>();
+    watcher.events().drainTo(drained);
+    return GetWatcherEventsResponse.newBuilder().addAllEvents(drained).build();
+  }
+
+  private void removeWatcher(String id) {
+    Watcher watcher = watchers.remove(id);
+    if (watcher == null) {
+      throw Status.NOT_FOUND.withDescription("no watcher " + id).asRuntimeException();
+    }
+    watcher.context().cancel(null);
   }
 
   /** The absolute path envd reports: relative paths start at the user's home. */

@@ -55,10 +55,11 @@ final class ProcessFace {
     try {
       switch (method) {
         case "Start":
-          start(call, call.read(StartRequest.newBuilder()).build(), timeoutMs(exchange));
+          start(call, call.read(StartRequest.newBuilder()).build(), Connect.timeoutMs(exchange));
           return;
         case "Connect":
-          connect(call, call.read(ConnectRequest.newBuilder()).build(), timeoutMs(exchange));
+          connect(
+              call, call.read(ConnectRequest.newBuilder()).build(), Connect.timeoutMs(exchange));
           return;
         case "List":
           call.read(dev.sandboxssh.envd.process.ListRequest.newBuilder());
@@ -88,19 +89,6 @@ final class ProcessFace {
       }
     } catch (StatusRuntimeException e) {
       call.fail(e.getStatus());
-    }
-  }
-
-  /** Connect-Timeout-Ms: the time the caller gives the call; 0 when it gives none. */
-  private static long timeoutMs(HttpExchange exchange) {
-    String header = exchange.getRequestHeaders().getFirst("Connect-Timeout-Ms");
-    if (header == null || header.isBlank()) {
-      return 0;
-    }
-    try {
-      return Math.max(0, Long.parseLong(header.strip()));
-    } catch (NumberFormatException e) {
-      throw Connect.invalid("bad Connect-Timeout-Ms: " + header);
     }
   }
 

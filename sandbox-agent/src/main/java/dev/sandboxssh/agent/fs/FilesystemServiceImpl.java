@@ -25,6 +25,8 @@ import dev.sandboxssh.api.v1.SetTimesRequest;
 import dev.sandboxssh.api.v1.StatvfsReply;
 import dev.sandboxssh.api.v1.SymlinkRequest;
 import dev.sandboxssh.api.v1.TruncateRequest;
+import dev.sandboxssh.api.v1.WatchEvent;
+import dev.sandboxssh.api.v1.WatchRequest;
 import dev.sandboxssh.api.v1.WriteOpen;
 import dev.sandboxssh.api.v1.WriteReply;
 import dev.sandboxssh.api.v1.WriteRequest;
@@ -123,6 +125,23 @@ public final class FilesystemServiceImpl extends FilesystemServiceGrpc.Filesyste
   public void lstat(PathRequest request, StreamObserver<FileInfo> out) {
     String path = request.getPath();
     unary("lstat", path, out, () -> describe(paths.resolve(path, Follow.NO), path, false));
+  }
+
+  @Override
+  public void watch(WatchRequest request, StreamObserver<WatchEvent> responseObserver) {
+    String path = request.getPath();
+    ServerCallStreamObserver<WatchEvent> out =
+        (ServerCallStreamObserver<WatchEvent>) responseObserver;
+    try {
+      Path resolved = paths.resolve(path, Follow.YES);
+      if (!Files.readAttributes(resolved, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+          .isDirectory()) {
+        throw new NotDirectoryException(path);
+      }
+      DirectoryWatch.start(resolved, request.getRecursive(), out);
+    } catch (Exception e) {
+      out.onError(FsStatus.of("watch", path, e));
+    }
   }
 
   @Override

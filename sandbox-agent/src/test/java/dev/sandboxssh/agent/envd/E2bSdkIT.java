@@ -153,6 +153,17 @@ class E2bSdkIT {
   }
 
   @Test
+  void watchDirReportsChangesRecursivelyUntilStopped() throws Exception {
+    JsonObject r = scenario("watch");
+    List<String> events = strings(r.get("events"));
+    assertThat(events)
+        .contains("create:new.txt", "create:sub/deep.txt", "write:sub/deep.txt", "remove:new.txt");
+    assertThat(events).noneMatch(e -> e.contains("after-stop"));
+    assertThat(r.getAsJsonObject("missing").get("name").getAsString())
+        .isEqualTo("FileNotFoundError");
+  }
+
+  @Test
   void filesWriteReadListAndManage() throws Exception {
     JsonObject r = scenario("files");
     Path notes = home.resolve("notes");
@@ -290,6 +301,64 @@ class E2bSdkIT {
     dev.sandboxssh.envd.process.ProcessEvent last = events.get(events.size() - 1);
     assertThat(last.getEnd().getExitCode()).isEqualTo(7);
     assertThat(last.getEnd().getStatus()).isEqualTo("exit status 7");
+  }
+
+  @Test
+  void polledWatchersQueueEventsUntilRemoved() throws Exception {
+    Files.createDirectories(home.resolve("polled"));
+    HttpResponse<byte[]> created =
+        post(
+            "/filesystem.Filesystem/CreateWatcher",
+            "application/json",
+            utf8("{\"path\":\"polled\"}"));
+    assertThat(created.statusCode())
+        .as(new String(created.body(), StandardCharsets.UTF_8))
+        .isEqualTo(200);
+    String id = json(created).get("watcherId").getAsString();
+    Files.writeString(home.resolve("polled/seen.txt"), "x");
+    List<String> events = new ArrayList<>();
+    long deadline = System.nanoTime() + STARTUP.toNanos();
+    while (!events.contains("EVENT_TYPE_CREATE:seen.txt") && System.nanoTime() < deadline) {
+      HttpResponse<byte[]> got =
+          post(
+              "/filesystem.Filesystem/GetWatcherEvents",
+              "application/json",
+              utf8("{\"watcherId\":\"" + id + "\"}"));
+      assertThat(got.statusCode()).isEqualTo(200);
+      JsonElement list = json(got).get("events");
+      if (list != null) {
+        for (JsonElement e : list.getAsJsonArray()) {
+          JsonObject o = e.getAsJsonObject();
+          events.add(o.get("type").getAsString() + ":" + o.get("name").getAsString());
+        }
+      }
+      Thread.sleep(50);
+    }
+    assertThat(events).contains("EVENT_TYPE_CREATE:seen.txt");
+    String body = "{\"watcherId\":\"" + id + "\"}";
+    assertThat(
+            post("/filesystem.Filesystem/RemoveWatcher", "application/json", utf8(body))
+                .statusCode())
+        .isEqualTo(200);
+    HttpResponse<byte[]> gone =
+        post("/filesystem.Filesystem/GetWatcherEvents", "application/json", utf8(body));
+    assertThat(gone.statusCode()).isEqualTo(404);
+    assertThat(json(gone).get("code").getAsString()).isEqualTo("not_found");
+    HttpResponse<byte[]> missing =
+        post(
+            "/filesystem.Filesystem/CreateWatcher",
+            "application/json",
+            utf8("{\"path\":\"no-such-dir\"}"));
+    assertThat(json(missing).get("code").getAsString()).isEqualTo("not_found");
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static JsonObject json(HttpResponse<byte[]> response) {
+    return JsonParser.parseString(new String(response.body(), StandardCharsets.UTF_8))
+        .getAsJsonObject();
   }
 
   private static String base() {
