@@ -334,15 +334,23 @@ final class EnvdFilesystemService extends FilesystemServiceGrpc.FilesystemServic
     private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private boolean opened;
 
+    /** Set once the call failed: what the caller still sends is dropped, not queued. */
+    private volatile boolean failed;
+
     Writer(ServerCallStreamObserver<WriteReply> call) {
       this.call = call;
     }
 
     @Override
     public void onNext(WriteRequest message) {
+      if (failed) {
+        call.request(1);
+        return;
+      }
       if (!opened) {
         opened = true;
         if (!message.hasOpen()) {
+          failed = true;
           call.onError(
               Status.INVALID_ARGUMENT
                   .withDescription("the first message of Write must carry open")
@@ -535,8 +543,9 @@ final class EnvdFilesystemService extends FilesystemServiceGrpc.FilesystemServic
 
     /** After a failure: what the caller still sends is dropped, and asked for so it can finish. */
     private void drain() {
+      failed = true;
       queue.clear();
-      call.request(Integer.MAX_VALUE);
+      call.request(1);
     }
   }
 

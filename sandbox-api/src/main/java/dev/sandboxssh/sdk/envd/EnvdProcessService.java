@@ -540,7 +540,7 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
                 ? dev.sandboxssh.envd.process.Signal.SIGNAL_SIGKILL
                 : dev.sandboxssh.envd.process.Signal.SIGNAL_SIGTERM);
       } else {
-        // Run off the caller's thread would reorder it with input; a signal is rare enough.
+        // On the caller's thread, so that it stays in order with the input sent before it.
         signalWithKill(request.getPid(), name, request.getProcessGroup());
       }
       observer.onNext(SignalReply.getDefaultInstance());

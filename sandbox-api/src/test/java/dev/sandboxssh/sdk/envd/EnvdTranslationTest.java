@@ -2,17 +2,20 @@ package dev.sandboxssh.sdk.envd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.sandboxssh.api.v1.End;
 import dev.sandboxssh.api.v1.FileInfo;
 import dev.sandboxssh.api.v1.FileType;
 import dev.sandboxssh.envd.process.ProcessEvent.EndEvent;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -132,26 +135,35 @@ class EnvdTranslationTest {
   @Test
   void aDownloadFromAnOffsetSkipsWhatAnEnvdWithoutRangesSends() throws Exception {
     byte[] content = "0123456789".getBytes(StandardCharsets.US_ASCII);
-    HttpServer server =
-        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     ExecutorService executor = Executors.newCachedThreadPool();
-    server.createContext(
-        "/files",
-        exchange -> {
-          // This envd ignores Range and always sends the whole file, as a plain server may.
-          exchange.getRequestBody().readAllBytes();
-          boolean ranged = exchange.getRequestHeaders().getFirst("Range") != null;
-          exchange.getResponseHeaders().set("X-Saw-Range", Boolean.toString(ranged));
-          exchange.sendResponseHeaders(200, content.length);
-          try (OutputStream out = exchange.getResponseBody()) {
-            out.write(content);
-          }
-        });
-    server.start();
-    try {
+    // This envd ignores Range and always sends the whole file, as a plain server may.
+    try (ServerSocket server = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+      executor.execute(
+          () -> {
+            while (!server.isClosed()) {
+              try (Socket s = server.accept()) {
+                BufferedReader request =
+                    new BufferedReader(
+                        new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+                for (String line; (line = request.readLine()) != null && !line.isEmpty(); ) {
+                  // The request's headers; this server answers every request alike.
+                }
+                OutputStream out = s.getOutputStream();
+                out.write(
+                    ("HTTP/1.1 200 OK\r\nContent-Length: "
+                            + content.length
+                            + "\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.write(content);
+                out.flush();
+              } catch (IOException e) {
+                // Closed at the end of the test.
+              }
+            }
+          });
       EnvdHttp http =
           new EnvdHttp(
-              URI.create("http://127.0.0.1:" + server.getAddress().getPort()),
+              URI.create("http://127.0.0.1:" + server.getLocalPort()),
               "t",
               Duration.ofSeconds(5),
               executor);
@@ -165,7 +177,6 @@ class EnvdTranslationTest {
         assertThat(in.readAllBytes()).isEmpty();
       }
     } finally {
-      server.stop(0);
       executor.shutdownNow();
     }
   }

@@ -196,6 +196,19 @@ class E2bProviderTest {
   }
 
   @Test
+  void anUnreachableEnvdEndsTheLoginWithOneLine() throws Exception {
+    int closed = SshForward.freePort();
+    gateway.addE2bSandbox("nowhere", GatewayFixture.OWNER, "http://127.0.0.1:" + closed, TOKEN);
+    OpenSsh.Result r = ssh.ssh("nowhere", "true");
+    assertThat(r.exitCode()).isEqualTo(255);
+    assertThat(r.stderr().strip())
+        .isEqualTo(
+            "sandbox nowhere is not running: cannot reach envd at http://127.0.0.1:"
+                + closed
+                + "/: connection refused");
+  }
+
+  @Test
   void aWrongTokenIsRefusedWithAClearLineAndHurtsNoOtherSandbox() {
     gateway.addE2bSandbox("wrongtoken", GatewayFixture.OWNER, agent.envdUrl(), "not-the-token");
     OpenSsh.Result r = ssh.ssh("wrongtoken", "true");
