@@ -15,6 +15,17 @@ public interface Tunnel extends AutoCloseable {
    */
   void write(byte[] data, int offset, int length) throws IOException;
 
+  /**
+   * Sends what the peer's socket takes at once, never waiting: the number of bytes sent, 0 when it
+   * would have to wait or when this tunnel cannot tell (then {@link #write(byte[], int, int)} is
+   * the way). Lets a caller on a thread that must not block skip a hand-off to another thread.
+   *
+   * @throws IOException when the tunnel is closed or output was shut down
+   */
+  default int tryWrite(byte[] data, int offset, int length) throws IOException {
+    return 0;
+  }
+
   /** Sends all of {@code data}, as {@link #write(byte[], int, int)}. */
   default void write(byte[] data) throws IOException {
     write(data, 0, data.length);

@@ -1,7 +1,7 @@
 package dev.sandboxssh.gateway.bridge.io;
 
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * What a client sent, in order, until a worker writes it on: byte[] chunks and the caller's own
@@ -33,12 +33,26 @@ public final class ChunkQueue {
     if (!(item instanceof byte[] first) || !(items.peek() instanceof byte[])) {
       return item;
     }
-    ByteArrayOutputStream joined = new ByteArrayOutputStream(joinLimit);
-    joined.writeBytes(first);
-    while (items.peek() instanceof byte[] more && joined.size() + more.length <= joinLimit) {
-      joined.writeBytes(more);
-      items.poll();
+    // Sized first, so that the chunks are copied once, into an array of the joined size.
+    int size = first.length;
+    int count = 0;
+    for (Object more : items) {
+      if (!(more instanceof byte[] chunk) || size + chunk.length > joinLimit) {
+        break;
+      }
+      size += chunk.length;
+      count++;
     }
-    return joined.toByteArray();
+    if (count == 0) {
+      return first;
+    }
+    byte[] joined = Arrays.copyOf(first, size);
+    int at = first.length;
+    for (int i = 0; i < count; i++) {
+      byte[] chunk = (byte[]) items.poll();
+      System.arraycopy(chunk, 0, joined, at, chunk.length);
+      at += chunk.length;
+    }
+    return joined;
   }
 }

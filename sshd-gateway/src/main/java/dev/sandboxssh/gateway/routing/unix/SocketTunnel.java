@@ -137,6 +137,26 @@ final class SocketTunnel implements Tunnel {
   }
 
   @Override
+  public int tryWrite(byte[] data, int offset, int length) throws IOException {
+    Objects.checkFromIndexSize(offset, length, data.length);
+    synchronized (lock) {
+      if (closing || outputShut || !socket.acquire()) {
+        throw new IOException("tunnel to " + remote + " is closed for writing");
+      }
+      try {
+        if (writeStaging == null) {
+          writeStaging = new Memory(CHUNK);
+        }
+        return waker.writeSome(socket, writeStaging, data, offset, length);
+      } catch (IOException e) {
+        throw new IOException("tunnel to " + remote + ": " + e.getMessage(), e);
+      } finally {
+        socket.release();
+      }
+    }
+  }
+
+  @Override
   public void shutdownOutput() {
     synchronized (lock) {
       if (outputShut || closing || !socket.acquire()) {

@@ -203,6 +203,30 @@ final class Waker {
   }
 
   /**
+   * Writes what a non-blocking descriptor takes of {@code b} at once, through {@code staging}: the
+   * bytes written, 0 when it is full.
+   *
+   * @throws IOException when the write failed
+   */
+  int writeSome(Descriptor d, Memory staging, byte[] b, int off, int len) throws IOException {
+    int n = (int) Math.min(len, staging.size());
+    staging.write(0, b, off, n);
+    while (true) {
+      try {
+        return Posix.C.write(d.fd, staging, new NativeLong(n)).intValue();
+      } catch (LastErrorException e) {
+        int code = e.getErrorCode();
+        if (code == Posix.EAGAIN) {
+          return 0;
+        }
+        if (code != Posix.EINTR) {
+          throw new IOException("write failed: errno " + code);
+        }
+      }
+    }
+  }
+
+  /**
    * Writes {@code n} bytes of {@code from} to a non-blocking descriptor, waiting while it is full.
    *
    * @throws IOException when woken first, or the write failed
