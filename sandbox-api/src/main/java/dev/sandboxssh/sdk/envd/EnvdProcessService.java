@@ -53,7 +53,7 @@ import java.util.function.Supplier;
  * and listings become envd's {@code process.Process} calls. Where envd has no counterpart:
  *
  * <ul>
- *   <li>envd lets every process outlive its caller; a process started without {@code background}
+ *   <li>envd lets every process outlive its caller; one started without {@code background} or a PTY
  *       gets SIGHUP (then SIGKILL after {@link #HANGUP_GRACE}) when its caller goes away, as from
  *       the agent, sent with {@code kill} in the sandbox.
  *   <li>envd sends only TERM and KILL; other signals are sent with {@code kill -s NAME} in the
@@ -212,7 +212,8 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
         s.close();
       }
       wake();
-      if (!background && !ended && pid > 0) {
+      // As from the agent: a background or PTY process outlives its caller, any other is hung up.
+      if (!background && !Boolean.TRUE.equals(pty) && !ended && pid > 0) {
         hangUp(pid);
       }
     }
