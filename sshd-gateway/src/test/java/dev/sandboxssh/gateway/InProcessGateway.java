@@ -97,7 +97,7 @@ public final class InProcessGateway implements AutoCloseable {
             new SandboxResolver(
                 Map.of(
                     SandboxRecord.Provider.REMOTE,
-                    new RemoteSandboxProvider(Duration.ofSeconds(10)))),
+                    RemoteSandboxProvider.agents(Duration.ofSeconds(10)))),
             GatewayEvents.NONE);
     gateway.start();
 

@@ -85,10 +85,19 @@ final class DirectoryWatch {
   }
 
   private void register(Path dir) throws IOException {
-    if (!recursive) {
+    if (recursive) {
+      walk(dir, false);
+    } else {
       add(dir);
-      return;
     }
+  }
+
+  /**
+   * Watches {@code dir} and every directory below it. With {@code report}, for a directory made
+   * while the watch runs, what it already holds is reported as created: it was made before its
+   * inotify watch was in place, so it has no event of its own.
+   */
+  private void walk(Path dir, boolean report) throws IOException {
     Files.walkFileTree(
         dir,
         new SimpleFileVisitor<>() {
@@ -96,9 +105,21 @@ final class DirectoryWatch {
           public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs)
               throws IOException {
             if (dirs.size() >= MAX_DIRECTORIES) {
+              lost |= report;
               return FileVisitResult.TERMINATE;
             }
             add(d);
+            if (report && !d.equals(dir)) {
+              send(change(d, Change.Kind.CREATED));
+            }
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            if (report) {
+              send(change(file, Change.Kind.CREATED));
+            }
             return FileVisitResult.CONTINUE;
           }
 
@@ -142,7 +163,12 @@ final class DirectoryWatch {
           if (recursive
               && kind == StandardWatchEventKinds.ENTRY_CREATE
               && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
-            registerNew(child);
+            try {
+              walk(child, true);
+            } catch (IOException e) {
+              // Gone again, or the inotify limit: its own changes go unseen.
+              lost = true;
+            }
           }
         }
         if (!key.reset()) {
@@ -167,46 +193,6 @@ final class DirectoryWatch {
     return WatchEvent.newBuilder()
         .setChange(Change.newBuilder().setName(root.relativize(path).toString()).setKind(kind))
         .build();
-  }
-
-  /**
-   * Watches a directory made while the watch runs. What was made in it before its inotify watch was
-   * in place has no event of its own, so it is reported as created here.
-   */
-  private void registerNew(Path dir) {
-    try {
-      Files.walkFileTree(
-          dir,
-          new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs)
-                throws IOException {
-              if (dirs.size() >= MAX_DIRECTORIES) {
-                lost = true;
-                return FileVisitResult.TERMINATE;
-              }
-              add(d);
-              if (!d.equals(dir)) {
-                send(change(d, Change.Kind.CREATED));
-              }
-              return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-              send(change(file, Change.Kind.CREATED));
-              return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) {
-              return FileVisitResult.CONTINUE;
-            }
-          });
-    } catch (IOException e) {
-      // Gone again, or the inotify limit: its own changes go unseen.
-      lost = true;
-    }
   }
 
   /** Sends {@code event} when the caller is ready; otherwise drops it and owes an overflow. */

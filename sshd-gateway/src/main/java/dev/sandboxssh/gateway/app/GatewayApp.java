@@ -4,7 +4,6 @@ import dev.sandboxssh.gateway.config.ConfigException;
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.ops.Operations;
-import dev.sandboxssh.gateway.routing.E2bSandboxProvider;
 import dev.sandboxssh.gateway.routing.IsolatedAgentLauncher;
 import dev.sandboxssh.gateway.routing.KubernetesSandboxProvider;
 import dev.sandboxssh.gateway.routing.LocalSandboxProvider;
@@ -82,9 +81,10 @@ public final class GatewayApp implements AutoCloseable {
         new EnumMap<>(SandboxRecord.Provider.class);
     providers.put(SandboxRecord.Provider.LOCAL, local);
     providers.put(
-        SandboxRecord.Provider.REMOTE, new RemoteSandboxProvider(config.agent().connectTimeout()));
+        SandboxRecord.Provider.REMOTE,
+        RemoteSandboxProvider.agents(config.agent().connectTimeout()));
     providers.put(
-        SandboxRecord.Provider.E2B, new E2bSandboxProvider(config.agent().connectTimeout()));
+        SandboxRecord.Provider.E2B, RemoteSandboxProvider.envds(config.agent().connectTimeout()));
     if (kubernetes != null) {
       providers.put(SandboxRecord.Provider.KUBERNETES, kubernetes);
       ops.watchRunningAgents("kubernetes", kubernetes::connectedAgents);

@@ -73,20 +73,7 @@ public final class KubernetesSandboxProvider implements SandboxProvider {
                 })
             .client();
     AgentProbe.check(id, client, connectTimeout);
-    return new SandboxLease() {
-      @Override
-      public String sandboxId() {
-        return id;
-      }
-
-      @Override
-      public Sandbox sandbox() {
-        return client;
-      }
-
-      @Override
-      public void close() {}
-    };
+    return SandboxLease.shared(id, client);
   }
 
   /**

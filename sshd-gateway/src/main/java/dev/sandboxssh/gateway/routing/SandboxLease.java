@@ -27,4 +27,25 @@ public interface SandboxLease extends AutoCloseable {
   /** Releases the hold; idempotent. */
   @Override
   void close();
+
+  /**
+   * A lease on a client that every session of the sandbox shares and that the provider keeps open,
+   * so that closing the lease releases nothing.
+   */
+  static SandboxLease shared(String sandboxId, Sandbox sandbox) {
+    return new SandboxLease() {
+      @Override
+      public String sandboxId() {
+        return sandboxId;
+      }
+
+      @Override
+      public Sandbox sandbox() {
+        return sandbox;
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
 }

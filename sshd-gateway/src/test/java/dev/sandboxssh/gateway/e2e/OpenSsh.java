@@ -115,8 +115,12 @@ public final class OpenSsh {
    * The first line a started client prints on stdout (read off the test thread, with a deadline).
    */
   public static String firstLine(Process p) throws Exception {
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    return nextLine(
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
+  }
+
+  /** The next line of {@code out}, waiting at most {@link Timeouts#COMMAND}; null at its end. */
+  public static String nextLine(BufferedReader out) throws Exception {
     return CompletableFuture.supplyAsync(
             () -> {
               try {

@@ -86,7 +86,7 @@ public final class StandaloneAgent implements AutoCloseable {
     java.io.BufferedReader out =
         new java.io.BufferedReader(
             new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    String first = line(out);
+    String first = OpenSsh.nextLine(out);
     if (first == null || !first.startsWith("listening ")) {
       process.waitFor(5, TimeUnit.SECONDS);
       throw new AssertionError(
@@ -97,7 +97,7 @@ public final class StandaloneAgent implements AutoCloseable {
     }
     String envdUrl = null;
     if (envd) {
-      String second = line(out);
+      String second = OpenSsh.nextLine(out);
       if (second == null || !second.startsWith("envd listening ")) {
         throw new AssertionError("the agent's envd face did not start: " + second);
       }
@@ -105,19 +105,6 @@ public final class StandaloneAgent implements AutoCloseable {
     }
     // "listening 127.0.0.1:PORT" with the port bound, or "listening unix:PATH".
     return new StandaloneAgent(process, first.substring("listening ".length()), token, envdUrl);
-  }
-
-  private static String line(java.io.BufferedReader out) throws Exception {
-    return java.util.concurrent.CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return out.readLine();
-              } catch (IOException e) {
-                return null;
-              }
-            },
-            BlockingTasks.THREADS)
-        .get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS);
   }
 
   /** Its endpoint, as {@code sandbox create --endpoint} takes it. */

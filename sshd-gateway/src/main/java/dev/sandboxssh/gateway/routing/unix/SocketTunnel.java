@@ -119,26 +119,26 @@ final class SocketTunnel implements Tunnel {
   @Override
   public void write(byte[] data, int offset, int length) throws IOException {
     Objects.checkFromIndexSize(offset, length, data.length);
-    synchronized (lock) {
-      if (closing || outputShut || !socket.acquire()) {
-        throw new IOException("tunnel to " + remote + " is closed for writing");
-      }
-      try {
-        if (writeStaging == null) {
-          writeStaging = new Memory(CHUNK);
-        }
-        waker.writeAll(socket, writeStaging, data, offset, length, writePollSet);
-      } catch (IOException e) {
-        throw new IOException("tunnel to " + remote + ": " + e.getMessage(), e);
-      } finally {
-        socket.release();
-      }
-    }
+    writing(
+        staging -> {
+          waker.writeAll(socket, staging, data, offset, length, writePollSet);
+          return length;
+        });
   }
 
   @Override
   public int tryWrite(byte[] data, int offset, int length) throws IOException {
     Objects.checkFromIndexSize(offset, length, data.length);
+    return writing(staging -> waker.writeSome(socket, staging, data, offset, length));
+  }
+
+  /** A write through the staging memory, which returns how many bytes it wrote. */
+  private interface StagedWrite {
+    int run(Memory staging) throws IOException;
+  }
+
+  /** Runs {@code write} with the socket held open and the writers' lock taken. */
+  private int writing(StagedWrite write) throws IOException {
     synchronized (lock) {
       if (closing || outputShut || !socket.acquire()) {
         throw new IOException("tunnel to " + remote + " is closed for writing");
@@ -147,7 +147,7 @@ final class SocketTunnel implements Tunnel {
         if (writeStaging == null) {
           writeStaging = new Memory(CHUNK);
         }
-        return waker.writeSome(socket, writeStaging, data, offset, length);
+        return write.run(writeStaging);
       } catch (IOException e) {
         throw new IOException("tunnel to " + remote + ": " + e.getMessage(), e);
       } finally {
