@@ -122,10 +122,12 @@ class HostKeyTest {
       assertThat(first.stdout()).as(first.stderr()).isEqualTo("first\n");
       assertThat(knownKeys(knownHosts, host)).containsExactly(publicKey(current));
 
+      // The client asks for proof of the new keys while the command runs, and forgets the answer
+      // if the session has ended by then: the command lasts long enough for the exchange.
       OpenSsh.Result learn =
           ssh.ssh(
               GatewayFixture.SANDBOX,
-              "echo learn",
+              "sleep 2; echo learn",
               "-o",
               "UpdateHostKeys=yes",
               "-o",
