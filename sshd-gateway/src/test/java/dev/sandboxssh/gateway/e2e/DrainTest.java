@@ -180,7 +180,6 @@ class DrainTest {
   }
 
   private static void admin(String... args) {
-    OpenSsh.Result r = OpenSsh.run(PackagedGateway.command(args), new byte[0], Timeouts.COMMAND);
-    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    assertThat(PackagedGateway.admin(args)).as("%s", java.util.List.of(args)).isZero();
   }
 }

@@ -2,9 +2,12 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxssh.gateway.cli.GatewayMain;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,6 +41,25 @@ final class PackagedGateway {
                 JAR.toString()));
     cmd.addAll(List.of(args));
     return cmd;
+  }
+
+  /**
+   * Runs an admin command ({@code owner ...}, {@code sandbox ...}) in this JVM through the same CLI
+   * as the packaged jar, without a JVM start per command; its exit status. Bad input fails the test
+   * with the command's stderr.
+   */
+  static int admin(String... args) {
+    StringWriter err = new StringWriter();
+    int status =
+        GatewayMain.execute(
+            args,
+            new PrintWriter(new StringWriter(), true),
+            new PrintWriter(err, true),
+            config -> {
+              throw new AssertionError("not an admin command: " + List.of(args));
+            });
+    assertThat(err.toString()).as("%s", List.of(args)).doesNotContain("error:");
+    return status;
   }
 
   /**
