@@ -1,7 +1,5 @@
 package dev.sandboxssh.sdk.envd;
 
-import dev.sandboxssh.envd.process.ListRequest;
-import dev.sandboxssh.envd.process.ListResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
@@ -25,8 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The agent API of one sandbox, served in this process by calling that sandbox's envd (E2B's
  * in-sandbox daemon, or an agent's {@code --envd-listen} face): the SDK's {@code Sandbox} talks to
  * it over an in-process channel as to any agent. Process and filesystem calls are translated (see
- * {@link EnvdProcessService} and {@link EnvdFilesystemService}); the network service is absent, as
- * envd has no tunnels, so dialling and listening fail with UNIMPLEMENTED.
+ * {@link EnvdProcessService} and {@link EnvdFilesystemService}); envd has no tunnels, so every dial
+ * and listen is refused (see {@link EnvdNetworkService}).
  */
 public final class EnvdAgent implements AutoCloseable {
   private static final AtomicInteger SERVERS = new AtomicInteger();
@@ -124,11 +122,7 @@ public final class EnvdAgent implements AutoCloseable {
     public void check(HealthCheckRequest request, StreamObserver<HealthCheckResponse> observer) {
       try {
         http.health(timeout);
-        http.unary(
-            "process.Process/List",
-            ListRequest.getDefaultInstance(),
-            ListResponse.parser(),
-            timeout);
+        http.list(timeout);
       } catch (StatusRuntimeException e) {
         observer.onError(e);
         return;

@@ -259,26 +259,11 @@ final class EnvdFilesystemService extends FilesystemServiceGrpc.FilesystemServic
   @Override
   public void read(ReadRequest request, StreamObserver<FileChunk> observer) {
     ServerCallStreamObserver<FileChunk> call = (ServerCallStreamObserver<FileChunk>) observer;
-    Object ready = new Object();
-    InputStream[] body = new InputStream[1];
-    boolean[] cancelled = new boolean[1];
-    call.setOnReadyHandler(
-        () -> {
-          synchronized (ready) {
-            ready.notifyAll();
-          }
-        });
-    call.setOnCancelHandler(
-        () -> {
-          synchronized (ready) {
-            cancelled[0] = true;
-            ready.notifyAll();
-          }
-        });
+    // The pump stops at its next chunk once the caller cancelled, closing the download.
+    ReadyGate gate = new ReadyGate(call, () -> {});
     pumps.execute(
         () -> {
           try (InputStream in = http.download(request.getPath(), request.getOffset())) {
-            body[0] = in;
             long left = request.getLength() == 0 ? Long.MAX_VALUE : request.getLength();
             byte[] buffer = new byte[CHUNK];
             while (left > 0) {
@@ -287,13 +272,8 @@ final class EnvdFilesystemService extends FilesystemServiceGrpc.FilesystemServic
                 break;
               }
               left -= n;
-              synchronized (ready) {
-                while (!cancelled[0] && !call.isReady()) {
-                  ready.wait(1000);
-                }
-                if (cancelled[0]) {
-                  return;
-                }
+              if (!gate.awaitReady()) {
+                return;
               }
               call.onNext(
                   FileChunk.newBuilder().setData(ByteString.copyFrom(buffer, 0, n)).build());
@@ -307,8 +287,6 @@ final class EnvdFilesystemService extends FilesystemServiceGrpc.FilesystemServic
                     .withDescription(
                         "reading " + request.getPath() + " from envd: " + e.getMessage())
                     .asRuntimeException());
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
           }
         });
   }

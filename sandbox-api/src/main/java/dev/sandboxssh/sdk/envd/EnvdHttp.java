@@ -6,6 +6,14 @@ import com.google.protobuf.Parser;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
+import dev.sandboxssh.envd.process.CloseStdinRequest;
+import dev.sandboxssh.envd.process.CloseStdinResponse;
+import dev.sandboxssh.envd.process.ListRequest;
+import dev.sandboxssh.envd.process.ListResponse;
+import dev.sandboxssh.envd.process.ProcessInput;
+import dev.sandboxssh.envd.process.ProcessSelector;
+import dev.sandboxssh.envd.process.SendInputRequest;
+import dev.sandboxssh.envd.process.SendInputResponse;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -217,6 +225,30 @@ final class EnvdHttp {
         // Closing is how the call is cancelled; a failure to do so cleanly changes nothing.
       }
     }
+  }
+
+  /** envd's running processes ({@code process.Process/List}). */
+  ListResponse list(Duration timeout) {
+    return unary(
+        "process.Process/List", ListRequest.getDefaultInstance(), ListResponse.parser(), timeout);
+  }
+
+  /** Writes {@code input} (stdin or PTY bytes) to {@code process}. */
+  void sendInput(ProcessSelector process, ProcessInput input, Duration timeout) {
+    unary(
+        "process.Process/SendInput",
+        SendInputRequest.newBuilder().setProcess(process).setInput(input).build(),
+        SendInputResponse.parser(),
+        timeout);
+  }
+
+  /** Closes the stdin of {@code process}. */
+  void closeStdin(ProcessSelector process, Duration timeout) {
+    unary(
+        "process.Process/CloseStdin",
+        CloseStdinRequest.newBuilder().setProcess(process).build(),
+        CloseStdinResponse.parser(),
+        timeout);
   }
 
   /**

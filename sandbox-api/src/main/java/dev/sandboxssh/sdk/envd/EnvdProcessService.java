@@ -19,16 +19,12 @@ import dev.sandboxssh.api.v1.SignalReply;
 import dev.sandboxssh.api.v1.SignalRequest;
 import dev.sandboxssh.api.v1.StartRequest;
 import dev.sandboxssh.api.v1.Started;
-import dev.sandboxssh.envd.process.CloseStdinRequest;
-import dev.sandboxssh.envd.process.CloseStdinResponse;
 import dev.sandboxssh.envd.process.ConnectResponse;
 import dev.sandboxssh.envd.process.ListResponse;
 import dev.sandboxssh.envd.process.PTY;
 import dev.sandboxssh.envd.process.ProcessConfig;
 import dev.sandboxssh.envd.process.ProcessInput;
 import dev.sandboxssh.envd.process.ProcessSelector;
-import dev.sandboxssh.envd.process.SendInputRequest;
-import dev.sandboxssh.envd.process.SendInputResponse;
 import dev.sandboxssh.envd.process.SendSignalRequest;
 import dev.sandboxssh.envd.process.SendSignalResponse;
 import dev.sandboxssh.envd.process.StartResponse;
@@ -175,9 +171,8 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
     private final boolean background;
     private final Boolean pty;
     private final String tag;
-    private final Object ready = new Object();
+    private final ReadyGate gate;
     private volatile EnvdHttp.Stream<R> stream;
-    private volatile boolean cancelled;
     private volatile boolean ended;
     private volatile int pid;
 
@@ -194,24 +189,14 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
       this.background = background;
       this.pty = pty;
       this.tag = tag;
-      // Both handlers must be set before the service method returns.
-      call.setOnReadyHandler(this::wake);
-      call.setOnCancelHandler(this::cancelled);
-    }
-
-    private void wake() {
-      synchronized (ready) {
-        ready.notifyAll();
-      }
+      this.gate = new ReadyGate(call, this::cancelled);
     }
 
     private void cancelled() {
-      cancelled = true;
       EnvdHttp.Stream<R> s = stream;
       if (s != null) {
         s.close();
       }
-      wake();
       // As from the agent: a background or PTY process outlives its caller, any other is hung up.
       if (!background && !Boolean.TRUE.equals(pty) && !ended && pid > 0) {
         hangUp(pid);
@@ -221,7 +206,7 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
     void run() {
       try (EnvdHttp.Stream<R> s = open.get()) {
         stream = s;
-        if (cancelled) {
+        if (gate.cancelled()) {
           return;
         }
         for (R message; (message = s.next()) != null; ) {
@@ -233,7 +218,7 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
             ended = true;
             ptys.remove(pid);
           }
-          if (!awaitReady()) {
+          if (!gate.awaitReady()) {
             return;
           }
           call.onNext(translated);
@@ -247,29 +232,15 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
                 .withDescription("envd ended the stream without an end event")
                 .asRuntimeException());
       } catch (StatusRuntimeException e) {
-        if (!cancelled) {
+        if (!gate.cancelled()) {
           call.onError(e);
         }
       } catch (RuntimeException e) {
-        if (!cancelled) {
+        if (!gate.cancelled()) {
           call.onError(
               Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
         }
       }
-    }
-
-    private boolean awaitReady() {
-      synchronized (ready) {
-        while (!cancelled && !call.isReady()) {
-          try {
-            ready.wait(1000);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-          }
-        }
-      }
-      return !cancelled;
     }
 
     private ProcessEvent translate(dev.sandboxssh.envd.process.ProcessEvent e) {
@@ -368,12 +339,7 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
 
   private void killIfRunning(int pid) {
     try {
-      ListResponse running =
-          http.unary(
-              "process.Process/List",
-              dev.sandboxssh.envd.process.ListRequest.getDefaultInstance(),
-              ListResponse.parser(),
-              callTimeout);
+      ListResponse running = list();
       if (running.getProcessesList().stream().anyMatch(p -> p.getPid() == pid)) {
         envdSignal(pid, dev.sandboxssh.envd.process.Signal.SIGNAL_SIGKILL);
       }
@@ -457,34 +423,18 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
     boolean pty = isPty(target);
     if (!data.isEmpty()) {
       ProcessInput.Builder input = ProcessInput.newBuilder();
-      if (pty) {
-        input.setPty(data);
-      } else {
-        input.setStdin(data);
-      }
-      http.unary(
-          "process.Process/SendInput",
-          SendInputRequest.newBuilder().setProcess(target).setInput(input).build(),
-          SendInputResponse.parser(),
-          callTimeout);
+      http.sendInput(
+          target, (pty ? input.setPty(data) : input.setStdin(data)).build(), callTimeout);
     }
     if (eof) {
       if (pty) {
         // envd's own advice: a terminal's end of input is its EOF character, ^D.
-        http.unary(
-            "process.Process/SendInput",
-            SendInputRequest.newBuilder()
-                .setProcess(target)
-                .setInput(ProcessInput.newBuilder().setPty(ByteString.copyFrom(new byte[] {4})))
-                .build(),
-            SendInputResponse.parser(),
+        http.sendInput(
+            target,
+            ProcessInput.newBuilder().setPty(ByteString.copyFrom(new byte[] {4})).build(),
             callTimeout);
       } else {
-        http.unary(
-            "process.Process/CloseStdin",
-            CloseStdinRequest.newBuilder().setProcess(target).build(),
-            CloseStdinResponse.parser(),
-            callTimeout);
+        http.closeStdin(target, callTimeout);
       }
     }
   }
@@ -575,11 +525,7 @@ final class EnvdProcessService extends ProcessServiceGrpc.ProcessServiceImplBase
   }
 
   private ListResponse list() {
-    return http.unary(
-        "process.Process/List",
-        dev.sandboxssh.envd.process.ListRequest.getDefaultInstance(),
-        ListResponse.parser(),
-        callTimeout);
+    return http.list(callTimeout);
   }
 
   @Override

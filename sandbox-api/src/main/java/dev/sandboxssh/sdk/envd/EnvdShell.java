@@ -1,13 +1,10 @@
 package dev.sandboxssh.sdk.envd;
 
 import com.google.protobuf.ByteString;
-import dev.sandboxssh.envd.process.CloseStdinRequest;
 import dev.sandboxssh.envd.process.ProcessConfig;
 import dev.sandboxssh.envd.process.ProcessEvent;
 import dev.sandboxssh.envd.process.ProcessInput;
 import dev.sandboxssh.envd.process.ProcessSelector;
-import dev.sandboxssh.envd.process.SendInputRequest;
-import dev.sandboxssh.envd.process.SendInputResponse;
 import dev.sandboxssh.envd.process.StartRequest;
 import dev.sandboxssh.envd.process.StartResponse;
 import io.grpc.Metadata;
@@ -98,25 +95,16 @@ final class EnvdShell {
 
     /** Writes {@code data} to its stdin. */
     void write(ByteString data) {
-      http.unary(
-          "process.Process/SendInput",
-          SendInputRequest.newBuilder()
-              .setProcess(ProcessSelector.newBuilder().setPid(pid))
-              .setInput(ProcessInput.newBuilder().setStdin(data))
-              .build(),
-          SendInputResponse.parser(),
-          timeout);
+      http.sendInput(self(), ProcessInput.newBuilder().setStdin(data).build(), timeout);
     }
 
     /** Closes its stdin, so that it sees the end of its input. */
     void closeStdin() {
-      http.unary(
-          "process.Process/CloseStdin",
-          CloseStdinRequest.newBuilder()
-              .setProcess(ProcessSelector.newBuilder().setPid(pid))
-              .build(),
-          dev.sandboxssh.envd.process.CloseStdinResponse.parser(),
-          timeout);
+      http.closeStdin(self(), timeout);
+    }
+
+    private ProcessSelector self() {
+      return ProcessSelector.newBuilder().setPid(pid).build();
     }
 
     /** Reads its output to the end. */
