@@ -47,14 +47,14 @@ RUNS_CONNECT=$(( QUICK ? 5 : 20 ))
 RUNS_COLD=$(( QUICK ? 3 : 5 ))
 RUNS_BULK=$(( QUICK ? 1 : 3 ))
 KEYSTROKES=$(( QUICK ? 100 : 200 ))
-IDLE_SESSIONS=$(( QUICK ? 10 : 20 ))
+IDLE_SESSIONS=$(( QUICK ? 10 : 20 )); IDLE_SETTLE=20
 BULK_BYTES=$(( QUICK ? 200000000 : 1000000000 ))
 FILE_BYTES=$(( QUICK ? 100000000 : 500000000 ))
 
 JAR=sshd-gateway/target/sshd-gateway.jar
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"; JCMD="${JAVA_HOME:+$JAVA_HOME/bin/}jcmd"
 [ -f "$JAR" ] || { echo "build first: ./mvnw -B package -DskipTests" >&2; exit 2; }
-for tool in ssh scp sftp ssh-keygen /usr/sbin/sshd "$JAVA"; do
+for tool in ssh scp sftp ssh-keygen /usr/sbin/sshd "$JAVA" "$JCMD"; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install openssh-client openssh-server)" >&2; exit 2; }
 done
 # Debian's python3 when there is one: a pyenv shim on PATH costs a noticeable start-up per call.
@@ -542,9 +542,13 @@ row "whole server process tree PSS, idle after load" MB lower \
 # (the tree: per-connection sshd processes, or the gateway, agent and sandbox shells; the shells
 # are in both) and to its main process.
 mkfifo "$WORK/idle.fifo"; exec 7<>"$WORK/idle.fifo"
-idle_cost() { # $1 = base|gw, $2 = root pid: "tree-KB main-KB" per session
-  local tree0 main0 tree1 main1 i up
-  tree0=$(helper tree-pss-kb "$2"); main0=$(helper rss-kb "$2")
+# For the gateway also its live heap, which noise does not move (RSS moves with where the
+# collector happens to put new objects); reading it runs a full collection, so the RSS figures
+# of both sides are read right after one.
+live_heap() { if [ "$1" = gw ]; then "$JCMD" "$2" GC.class_histogram | awk '$1 == "Total" {print $3}'; else echo 0; fi; }
+idle_cost() { # $1 = base|gw, $2 = root pid: "tree-KB main-KB heap-KB" per session
+  local tree0 main0 heap0 tree1 main1 heap1 i up
+  heap0=$(live_heap "$1" "$2"); tree0=$(helper tree-pss-kb "$2"); main0=$(helper rss-kb "$2")
   IDLE_PIDS=()
   for i in $(seq "$IDLE_SESSIONS"); do
     ssh "${SSH_OPTS[@]}" -tt -p "$(port "$1")" "$(login "$1")" < "$WORK/idle.fifo" > "$WORK/idle.$1.$i" 2>&1 &
@@ -555,20 +559,24 @@ idle_cost() { # $1 = base|gw, $2 = root pid: "tree-KB main-KB" per session
     up=0; for i in $(seq "$IDLE_SESSIONS"); do [ -s "$WORK/idle.$1.$i" ] && up=$((up + 1)); done
     [ "$up" = "$IDLE_SESSIONS" ] && break; sleep 0.2
   done
-  if [ "$up" != "$IDLE_SESSIONS" ]; then echo "failed failed"
+  if [ "$up" != "$IDLE_SESSIONS" ]; then echo "failed failed failed"
   else
-    sleep 3
-    tree1=$(helper tree-pss-kb "$2"); main1=$(helper rss-kb "$2")
-    echo "$(( (tree1 - tree0) / IDLE_SESSIONS )) $(( (main1 - main0) / IDLE_SESSIONS ))"
+    # Idle means settled: the gateway reads a quiet stream on a thread of its own for 5 s
+    # (ProcessBridge.IDLE_PARK) and ends a thread 10 s after its last work, so a session's
+    # start-up state is gone after 15 s. sshd's figure is the same at any wait.
+    sleep "$IDLE_SETTLE"
+    heap1=$(live_heap "$1" "$2"); tree1=$(helper tree-pss-kb "$2"); main1=$(helper rss-kb "$2")
+    echo "$(( (tree1 - tree0) / IDLE_SESSIONS )) $(( (main1 - main0) / IDLE_SESSIONS )) $(( (heap1 - heap0) / 1024 / IDLE_SESSIONS ))"
   fi
   kill "${IDLE_PIDS[@]}" 2>/dev/null || true; wait "${IDLE_PIDS[@]}" 2>/dev/null || true; IDLE_PIDS=()
   sleep 2  # the servers tear the sessions down before the next side is measured
 }
-read -r i_bt i_bm < <(idle_cost base "$SSHD_PID") || true
-read -r i_gt i_gm < <(idle_cost gw "$GW_PID") || true
+read -r i_bt i_bm _ < <(idle_cost base "$SSHD_PID") || true
+read -r i_gt i_gm i_gh < <(idle_cost gw "$GW_PID") || true
 exec 7>&-
 row "idle PTY session, whole server tree PSS, $IDLE_SESSIONS open" KB/session lower "${i_bt:-failed}" "${i_gt:-failed}"
 row "idle PTY session, main server process RSS, $IDLE_SESSIONS open" KB/session lower "${i_bm:-failed}" "${i_gm:-failed}"
+row "idle PTY session, gateway live heap, $IDLE_SESSIONS open" KB/session lower "n/a" "${i_gh:-failed}"
 fi
 
 # --- cold first connect: a fresh sandbox, whose agent the login starts ----------------------

@@ -22,7 +22,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.common.SshConstants;
 import org.apache.sshd.common.session.helpers.AbstractSession;
@@ -46,6 +49,10 @@ public final class GatewayServer implements AutoCloseable {
   private volatile boolean accepting;
   private final GatewayConfig config;
   private final ExecutorService authLookups;
+
+  /** How long a bridge thread with nothing to do waits for work before it ends. */
+  static final Duration BRIDGE_THREAD_KEEP_ALIVE = Duration.ofSeconds(10);
+
   private final ExecutorService bridgeThreads;
   private final Forwarding forwarding;
 
@@ -64,7 +71,17 @@ public final class GatewayServer implements AutoCloseable {
     this.config = config;
     // Lookups block on the database; a bounded pool keeps a login storm from piling threads.
     this.authLookups = Executors.newFixedThreadPool(4, named("auth-lookup"));
-    this.bridgeThreads = Executors.newCachedThreadPool(named("bridge"));
+    // A thread per busy stream, given back soon after its stream parks (ProcessBridge.IDLE_PARK):
+    // an idle thread's stack stays resident, and a burst of logins would otherwise leave one per
+    // session for a minute.
+    this.bridgeThreads =
+        new ThreadPoolExecutor(
+            0,
+            Integer.MAX_VALUE,
+            BRIDGE_THREAD_KEEP_ALIVE.toSeconds(),
+            TimeUnit.SECONDS,
+            new SynchronousQueue<>(),
+            named("bridge"));
 
     sshd.setHost(config.host());
     sshd.setPort(config.port());
