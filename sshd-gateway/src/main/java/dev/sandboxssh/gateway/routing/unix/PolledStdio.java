@@ -105,6 +105,8 @@ final class PolledStdio implements ProcessStdio {
     private final Memory pollSet = Waker.pollSet();
     // Allocated at the first read after a start or a park: an idle stream costs no buffer.
     private Memory staging;
+    // When a read last returned data (System.nanoTime), to tell a streaming pipe (see topUp).
+    private long lastData = System.nanoTime() - Waker.STREAMING_NANOS;
 
     Input(Descriptor d, int chunk) {
       this.d = d;
@@ -136,10 +138,19 @@ final class PolledStdio implements ProcessStdio {
         }
         int want = Math.min(len, chunk);
         // A pipe's bursts are joined; a terminal's output goes out as it comes, for latency.
-        int n =
-            terminal
-                ? waker.readWithin(d, staging, want, pollSet, waitMillis)
-                : waker.readAvailableWithin(d, staging, want, pollSet, waitMillis);
+        int n;
+        if (terminal) {
+          n = waker.readWithin(d, staging, want, pollSet, waitMillis);
+        } else {
+          n = waker.readAvailableWithin(d, staging, want, pollSet, waitMillis);
+          if (n > 0) {
+            long now = System.nanoTime();
+            if (now - lastData < Waker.STREAMING_NANOS) {
+              n = waker.topUp(d, staging, n, want);
+            }
+            lastData = now;
+          }
+        }
         if (n > 0) {
           staging.read(0, b, off, n);
         }

@@ -26,6 +26,8 @@ final class SocketTunnel implements Tunnel {
 
   private final Descriptor socket;
   private final Waker waker;
+  // When a read last returned data (System.nanoTime; the reader thread only): see Waker.topUp.
+  private long lastData = System.nanoTime() - Waker.STREAMING_NANOS;
   private final TunnelHandler handler;
   private final SocketAddress local;
   private final SocketAddress remote;
@@ -104,7 +106,16 @@ final class SocketTunnel implements Tunnel {
 
   private int readOnce(Memory staging, Memory pollSet) throws IOException {
     try {
-      return waker.readAvailable(socket, staging, CHUNK, pollSet);
+      int n = waker.readAvailable(socket, staging, CHUNK, pollSet);
+      if (n > 0) {
+        // A streaming peer's short chunk waits once for more, as a process's pipe does.
+        long now = System.nanoTime();
+        if (now - lastData < Waker.STREAMING_NANOS) {
+          n = waker.topUp(socket, staging, n, CHUNK);
+        }
+        lastData = now;
+      }
+      return n;
     } finally {
       socket.release();
     }

@@ -5,6 +5,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 import java.io.IOException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Blocking reads and writes on descriptors that can all be ended at once: every wait is a {@code
@@ -84,14 +85,13 @@ final class Waker {
       set.setShort(12, Posix.POLLIN);
       set.setShort(14, (short) 0);
       while (true) {
-        int ready;
-        try {
-          ready = Posix.C.poll(set, new NativeLong(2), timeoutMillis);
-        } catch (LastErrorException e) {
-          if (e.getErrorCode() == Posix.EINTR) {
+        int ready = Syscalls.poll(set, 2, timeoutMillis);
+        if (ready < 0) {
+          int code = Syscalls.errno();
+          if (code == Posix.EINTR) {
             continue;
           }
-          throw new IOException("poll failed: errno " + e.getErrorCode());
+          throw new IOException("poll failed: errno " + code);
         }
         if (set.getShort(14) != 0) {
           return -1;
@@ -111,21 +111,20 @@ final class Waker {
   int readWithin(Descriptor d, Pointer into, int max, Memory set, int timeoutMillis)
       throws IOException {
     while (true) {
-      try {
-        int n = Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
+      int n = (int) Syscalls.read(d.fd, into, max);
+      if (n >= 0) {
         return n == 0 ? -1 : n;
-      } catch (LastErrorException e) {
-        int code = e.getErrorCode();
-        if (code == Posix.EAGAIN) {
-          int ready = awaitWithin(d, Posix.POLLIN, set, timeoutMillis);
-          if (ready <= 0) {
-            return ready;
-          }
-        } else if (code == Posix.EIO) {
-          return -1;
-        } else if (code != Posix.EINTR) {
-          throw new IOException("read failed: errno " + code);
+      }
+      int code = Syscalls.errno();
+      if (code == Posix.EAGAIN) {
+        int ready = awaitWithin(d, Posix.POLLIN, set, timeoutMillis);
+        if (ready <= 0) {
+          return ready;
         }
+      } else if (code == Posix.EIO) {
+        return -1;
+      } else if (code != Posix.EINTR) {
+        throw new IOException("read failed: errno " + code);
       }
     }
   }
@@ -153,18 +152,53 @@ final class Waker {
     return n;
   }
 
+  /**
+   * How long a short chunk of a streaming descriptor waits, once, for its writer's next write. A
+   * process writes a pipe in 4-8 KiB pieces microseconds apart, and a reader on its own core wakes
+   * for each: without the wait every SSH packet carried one piece, so packets, socket writes and
+   * the client's work per byte were several times sshd's, which reads while the pipe filled.
+   */
+  static final long TOP_UP_NANOS = 50_000;
+
+  /** A descriptor whose last data came within this long counts as streaming. */
+  static final long STREAMING_NANOS = 2_000_000;
+
+  /** A chunk this large is sent without waiting for more: one SSH packet's worth. */
+  static final int FULL_CHUNK = 32 * 1024;
+
+  /**
+   * Adds to the {@code have} bytes at {@code into} what a streaming writer writes within {@link
+   * #TOP_UP_NANOS}, up to {@code max}; the new count. A chunk of {@link #FULL_CHUNK} or more is
+   * returned at once.
+   */
+  int topUp(Descriptor d, Pointer into, int have, int max) throws IOException {
+    if (have >= Math.min(max, FULL_CHUNK)) {
+      return have;
+    }
+    LockSupport.parkNanos(TOP_UP_NANOS);
+    while (have < max) {
+      int more = readNow(d, into.share(have), max - have);
+      if (more <= 0) {
+        break;
+      }
+      have += more;
+    }
+    return have;
+  }
+
   /** One read that never waits; 0 when nothing is there now (or at end of file). */
   private static int readNow(Descriptor d, Pointer into, int max) throws IOException {
     while (true) {
-      try {
-        return Posix.C.read(d.fd, into, new NativeLong(max)).intValue();
-      } catch (LastErrorException e) {
-        if (e.getErrorCode() == Posix.EAGAIN) {
-          return 0;
-        }
-        if (e.getErrorCode() != Posix.EINTR) {
-          throw new IOException("read failed: errno " + e.getErrorCode());
-        }
+      int n = (int) Syscalls.read(d.fd, into, max);
+      if (n >= 0) {
+        return n;
+      }
+      int code = Syscalls.errno();
+      if (code == Posix.EAGAIN) {
+        return 0;
+      }
+      if (code != Posix.EINTR) {
+        throw new IOException("read failed: errno " + code);
       }
     }
   }
@@ -172,15 +206,16 @@ final class Waker {
   /** One write that never waits; the count written, 0 when the descriptor is full. */
   static int writeNow(Descriptor d, Pointer from, int n) throws IOException {
     while (true) {
-      try {
-        return Posix.C.write(d.fd, from, new NativeLong(n)).intValue();
-      } catch (LastErrorException e) {
-        if (e.getErrorCode() == Posix.EAGAIN) {
-          return 0;
-        }
-        if (e.getErrorCode() != Posix.EINTR) {
-          throw new IOException("write failed: errno " + e.getErrorCode());
-        }
+      int written = (int) Syscalls.write(d.fd, from, n);
+      if (written >= 0) {
+        return written;
+      }
+      int code = Syscalls.errno();
+      if (code == Posix.EAGAIN) {
+        return 0;
+      }
+      if (code != Posix.EINTR) {
+        throw new IOException("write failed: errno " + code);
       }
     }
   }
@@ -211,19 +246,7 @@ final class Waker {
   int writeSome(Descriptor d, Memory staging, byte[] b, int off, int len) throws IOException {
     int n = (int) Math.min(len, staging.size());
     staging.write(0, b, off, n);
-    while (true) {
-      try {
-        return Posix.C.write(d.fd, staging, new NativeLong(n)).intValue();
-      } catch (LastErrorException e) {
-        int code = e.getErrorCode();
-        if (code == Posix.EAGAIN) {
-          return 0;
-        }
-        if (code != Posix.EINTR) {
-          throw new IOException("write failed: errno " + code);
-        }
-      }
-    }
+    return writeNow(d, staging, n);
   }
 
   /**
@@ -233,17 +256,11 @@ final class Waker {
    */
   private void writeFully(Descriptor d, Pointer from, int n, Memory set) throws IOException {
     for (int done = 0; done < n; ) {
-      try {
-        done += Posix.C.write(d.fd, from.share(done), new NativeLong(n - done)).intValue();
-      } catch (LastErrorException e) {
-        int code = e.getErrorCode();
-        if (code == Posix.EAGAIN) {
-          if (!await(d, Posix.POLLOUT, set)) {
-            throw new IOException("closed");
-          }
-        } else if (code != Posix.EINTR) {
-          throw new IOException("write failed: errno " + code);
-        }
+      int written = writeNow(d, from.share(done), n - done);
+      if (written > 0) {
+        done += written;
+      } else if (!await(d, Posix.POLLOUT, set)) {
+        throw new IOException("closed");
       }
     }
   }
