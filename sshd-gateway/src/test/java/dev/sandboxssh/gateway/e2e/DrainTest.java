@@ -49,8 +49,10 @@ class DrainTest {
         GatewayFixture.start(
             dir, c -> c.withMetrics(new GatewayConfig.Metrics("127.0.0.1", metricsPort)))) {
       OpsHttp http = new OpsHttp(metricsPort);
+      // The command runs until the test has seen the drain from outside, then finishes on the
+      // line the test sends it: the open session still carries input both ways.
       Process running =
-          client(fixture.ssh().sshCommand(SANDBOX, "echo started; sleep 4; echo finished"));
+          client(fixture.ssh().sshCommand(SANDBOX, "echo started; read -r go; echo finished-$go"));
       BufferedReader out = reader(running);
       assertThat(out.readLine()).isEqualTo("started");
 
@@ -69,8 +71,9 @@ class DrainTest {
       assertThat(OpsHttp.value(http.scrape(), "sandboxssh_draining")).isEqualTo(1);
 
       // The open session finishes its command, with its own output and status.
+      finish(running);
       assertThat(running.waitFor(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS)).isTrue();
-      assertThat(out.readLine()).isEqualTo("finished");
+      assertThat(out.readLine()).isEqualTo("finished-now");
       assertThat(running.exitValue()).isZero();
       assertThat(drained.get(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS))
           .as("connections that had to be disconnected")
@@ -133,7 +136,8 @@ class DrainTest {
     OpsHttp http = new OpsHttp(metricsPort);
     assertThat(http.status("/readyz")).isEqualTo(200);
 
-    Process running = client(ssh.sshCommand("web", "echo started; sleep 5; echo finished"));
+    // Runs until the test has seen the drain begin, as above.
+    Process running = client(ssh.sshCommand("web", "echo started; read -r go; echo finished-$go"));
     BufferedReader out = reader(running);
     assertThat(out.readLine()).isEqualTo("started");
     long start = System.nanoTime();
@@ -145,8 +149,9 @@ class DrainTest {
     assertThat(refused.stderr()).contains("Connection refused");
     assertThat(http.status("/readyz")).isEqualTo(503);
 
+    finish(running);
     assertThat(running.waitFor(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS)).isTrue();
-    assertThat(out.readLine()).isEqualTo("finished");
+    assertThat(out.readLine()).isEqualTo("finished-now");
     assertThat(running.exitValue()).isZero();
     // The gateway stops once its last session ended, well before the grace time.
     assertThat(gateway.waitFor(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS)).isTrue();
@@ -158,6 +163,12 @@ class DrainTest {
     Process p = OpenSsh.start(argv);
     clients.add(p);
     return p;
+  }
+
+  /** Sends the line a running {@code read -r go} waits for. */
+  private static void finish(Process client) throws IOException {
+    client.getOutputStream().write("now\n".getBytes(StandardCharsets.UTF_8));
+    client.getOutputStream().flush();
   }
 
   private static BufferedReader reader(Process p) {

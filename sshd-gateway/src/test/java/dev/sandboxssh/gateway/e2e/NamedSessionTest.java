@@ -2,9 +2,14 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -50,11 +55,15 @@ class NamedSessionTest {
       first.type("printf 'pid-%s-%s\\n' $$ end\n").await("-end");
       shellPid = between(first.output(), "pid-", "-end");
       first
-          .type("(sleep 2; echo printed-while-$((2+3))-away; touch ~/while-detached.done) &")
+          .type("(until [ -e ~/print.go ]; do sleep 0.05; done;")
+          .type(" echo printed-while-$((2+3))-away; touch ~/while-detached.done) &")
           .type(" echo bg-$((8+1))\n")
           .await("bg-9");
       first.kill();
     }
+    // The shell prints once the gateway knows that no client is attached.
+    awaitClients(SANDBOX, "work", 0);
+    gateway.writeInSandbox(SANDBOX, "print.go", new byte[0]);
     Eventually.until(
         "the shell wrote while detached", Timeouts.EVENTUALLY, () -> Files.exists(done));
 
@@ -107,14 +116,16 @@ class NamedSessionTest {
 
   @Test
   void aDetachedCommandIsReattachedWithAllItsOutputAndItsOwnStatus() throws Exception {
-    Process client =
-        OpenSsh.start(
-            ssh.sshCommand(
-                SANDBOX + "+job", "for i in $(seq 30); do echo $i; sleep 0.2; done; exit 7"));
+    // Each part of its output waits for a file the test creates: 2-15 come while no client is
+    // attached, 16-30 after the next one attached.
+    Process client = OpenSsh.start(ssh.sshCommand(SANDBOX + "+job", JOB));
+    Process reattach = null;
     try {
       assertThat(OpenSsh.firstLine(client)).isEqualTo("1");
       client.destroyForcibly();
       client.waitFor();
+      awaitClients(SANDBOX, "job", 0);
+      gateway.writeInSandbox(SANDBOX, "job.detached", new byte[0]);
 
       OpenSsh.Result twice = ssh.ssh(SANDBOX + "+job", "echo second");
       assertThat(twice.exitCode()).isEqualTo(255);
@@ -123,12 +134,18 @@ class NamedSessionTest {
               "sandbox demo: session job is still running; attach to it with ssh demo+job@ and"
                   + " no command\n");
 
-      OpenSsh.Result reattached = ssh.ssh(SANDBOX + "+job", null);
-      assertThat(reattached.stdout().lines().toList())
+      reattach = OpenSsh.start(ssh.sshCommand(SANDBOX + "+job", null));
+      assertThat(
+              attachedOutput(
+                  reattach, () -> gateway.writeInSandbox(SANDBOX, "job.attached", new byte[0])))
           .isEqualTo(IntStream.rangeClosed(1, 30).mapToObj(Integer::toString).toList());
-      assertThat(reattached.exitCode()).as(reattached.stderr()).isEqualTo(7);
+      assertThat(reattach.waitFor(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(reattach.exitValue()).as(stderr(reattach)).isEqualTo(7);
     } finally {
       client.destroyForcibly();
+      if (reattach != null) {
+        reattach.destroyForcibly();
+      }
     }
   }
 
@@ -256,9 +273,9 @@ class NamedSessionTest {
     try (StandaloneAgent agent =
         StandaloneAgent.start(Files.createDirectories(dir.resolve("far")))) {
       gateway.addRemoteSandbox("far", GatewayFixture.OWNER, agent.endpoint(), agent.token());
-      Process job =
-          OpenSsh.start(
-              ssh.sshCommand("far+job", "for i in $(seq 30); do echo $i; sleep 0.2; done; exit 7"));
+      // The remote agent's home is far/home on this host, as it runs unconfined.
+      Path farHome = dir.resolve("far").resolve("home");
+      Process job = OpenSsh.start(ssh.sshCommand("far+job", JOB));
       try (SshTerminal shell = SshTerminal.open(ssh, "far+keep")) {
         assertThat(OpenSsh.firstLine(job)).isEqualTo("1");
         shell.type("export KEPT=yes-$((1+1))\n").type("echo set-$((3+3))\n").await("set-6");
@@ -269,11 +286,19 @@ class NamedSessionTest {
       }
 
       gateway.restart();
+      // Lines 2-15 come before a client of the restarted gateway attached, 16-30 after.
+      Files.createFile(farHome.resolve("job.detached"));
 
-      OpenSsh.Result reattached = ssh.ssh("far+job", null);
-      assertThat(reattached.stdout().lines().toList())
-          .isEqualTo(IntStream.rangeClosed(1, 30).mapToObj(Integer::toString).toList());
-      assertThat(reattached.exitCode()).as(reattached.stderr()).isEqualTo(7);
+      Process reattach = OpenSsh.start(ssh.sshCommand("far+job", null));
+      try {
+        assertThat(
+                attachedOutput(reattach, () -> Files.createFile(farHome.resolve("job.attached"))))
+            .isEqualTo(IntStream.rangeClosed(1, 30).mapToObj(Integer::toString).toList());
+        assertThat(reattach.waitFor(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(reattach.exitValue()).as(stderr(reattach)).isEqualTo(7);
+      } finally {
+        reattach.destroyForcibly();
+      }
       try (SshTerminal shell = SshTerminal.open(ssh, "far+keep")) {
         shell.type("echo \"kept=$KEPT\"\n").await("kept=yes-2");
         shell.type("exit\n");
@@ -301,6 +326,53 @@ class NamedSessionTest {
       shell.type("exit\n");
       assertThat(shell.awaitExit(Timeouts.COMMAND)).isZero();
     }
+  }
+
+  /**
+   * A detached command that prints 1, then 2-15 once {@code ~/job.detached} exists, then 16-30 once
+   * {@code ~/job.attached} exists, and exits with status 7.
+   */
+  private static final String JOB =
+      "echo 1; until [ -e ~/job.detached ]; do sleep 0.05; done; for i in $(seq 2 15); do echo"
+          + " $i; done; until [ -e ~/job.attached ]; do sleep 0.05; done; for i in $(seq 16 30);"
+          + " do echo $i; done; exit 7";
+
+  /** What a client attached to {@link #JOB} reads: {@code go} runs once it has read line 15. */
+  private static List<String> attachedOutput(Process client, Step go) throws Exception {
+    client.getOutputStream().close();
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
+    List<String> lines = new ArrayList<>();
+    for (String line; (line = OpenSsh.nextLine(out)) != null; ) {
+      lines.add(line);
+      if (line.equals("15")) {
+        go.run();
+      }
+    }
+    return lines;
+  }
+
+  /** What an exited client printed on stderr. */
+  private static String stderr(Process client) throws Exception {
+    return new String(client.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+  }
+
+  /** Something that may throw. */
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  /** Waits until the process table shows session {@code name} with {@code clients} clients. */
+  private static void awaitClients(String sandbox, String name, int clients) {
+    Pattern row = Pattern.compile("[0-9]+ +" + Pattern.quote(name) + " +\\S+ +" + clients + " .*");
+    Eventually.until(
+        "session " + name + " with " + clients + " clients in the process table",
+        Timeouts.EVENTUALLY,
+        () ->
+            ssh.ssh(sandbox + "+ps", null)
+                .stdout()
+                .lines()
+                .anyMatch(l -> row.matcher(l).matches()));
   }
 
   private static String between(String text, String start, String end) {
