@@ -22,8 +22,9 @@ import org.apache.sshd.common.digest.BuiltinDigests;
 
 /**
  * A gateway in this JVM on a free loopback port, with its real local provider (agents are real
- * processes, under bubblewrap), an owner {@code alice} with a fresh ed25519 key, and her sandbox
- * {@code demo}. {@link #ssh()} drives it with the OpenSSH client.
+ * processes, under bubblewrap, from the packaged jar: see {@link PackagedAgents}), an owner {@code
+ * alice} with a fresh ed25519 key, and her sandbox {@code demo}. {@link #ssh()} drives it with the
+ * OpenSSH client.
  */
 public final class GatewayFixture implements AutoCloseable {
   public static final String OWNER = "alice";
@@ -37,7 +38,7 @@ public final class GatewayFixture implements AutoCloseable {
   private GatewayFixture(Path dir, GatewayConfig config) throws IOException {
     this.dir = dir;
     this.config = config;
-    this.app = GatewayApp.start(config);
+    this.app = PackagedAgents.start(config);
     this.aliceKey = addOwner(OWNER);
     addSandbox(SANDBOX, OWNER);
   }
@@ -151,7 +152,8 @@ public final class GatewayFixture implements AutoCloseable {
             .withIdleTimeout(Duration.ofMinutes(5))
             .withIsolation(isolation)
             .withLimits(limits)
-            // A training run costs seconds of CPU per gateway; AgentStartupCacheTest runs one.
+            // On when PackagedAgents has the cache trained once for this JVM: a training run per
+            // gateway would cost seconds of CPU each.
             .withStartupCache(false),
         d.env(),
         d.limits(),
@@ -339,7 +341,7 @@ public final class GatewayFixture implements AutoCloseable {
   public void restart() throws IOException {
     int port = port();
     app.close();
-    app = GatewayApp.start(config.withOverrides(null, port, null, null));
+    app = PackagedAgents.start(config.withOverrides(null, port, null, null));
   }
 
   @Override

@@ -3,12 +3,16 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -89,7 +93,7 @@ class HostKeyTest {
    * same client logs in with StrictHostKeyChecking=yes and no warning, and forgets the old keys.
    */
   @Test
-  void rotationThroughUpdateHostKeys(@TempDir Path rotation) throws IOException {
+  void rotationThroughUpdateHostKeys(@TempDir Path rotation) throws Exception {
     Path keys = rotation.resolve("keys");
     Files.createDirectories(keys);
     Path next = GatewayFixture.newKey(keys, "ssh_host_ed25519_key.next");
@@ -123,20 +127,37 @@ class HostKeyTest {
       assertThat(knownKeys(knownHosts, host)).containsExactly(publicKey(current));
 
       // The client asks for proof of the new keys while the command runs, and forgets the answer
-      // if the session has ended by then: the command lasts long enough for the exchange.
-      OpenSsh.Result learn =
-          ssh.ssh(
-              GatewayFixture.SANDBOX,
-              "sleep 2; echo learn",
-              "-o",
-              "UpdateHostKeys=yes",
-              "-o",
-              "StrictHostKeyChecking=yes",
-              "-o",
-              "LogLevel=DEBUG3");
-      assertThat(learn.stdout()).as(learn.stderr()).isEqualTo("learn\n");
-      assertThat(learn.stderr()).contains("asking server to prove ownership for 2 keys");
-      assertThat(learn.stderr()).containsPattern("verify RSA key \\d+ using sigalg rsa-sha2-512");
+      // if the session has ended by then: the command waits for a line, which the test sends once
+      // the client has written the keys it learnt.
+      Process learning =
+          OpenSsh.start(
+              ssh.sshCommand(
+                  GatewayFixture.SANDBOX,
+                  "read -r line; echo learn-$line",
+                  "-o",
+                  "UpdateHostKeys=yes",
+                  "-o",
+                  "StrictHostKeyChecking=yes",
+                  "-o",
+                  "LogLevel=DEBUG3"));
+      try {
+        CompletableFuture<String> out = readAll(learning.getInputStream());
+        CompletableFuture<String> err = readAll(learning.getErrorStream());
+        Eventually.until(
+            "the client to write the keys it learnt",
+            Timeouts.EVENTUALLY,
+            () -> knownKeys(knownHosts, host).size() == 3);
+        try (var in = learning.getOutputStream()) {
+          in.write("now\n".getBytes(StandardCharsets.UTF_8));
+        }
+        assertThat(learning.waitFor(Timeouts.COMMAND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        String stderr = err.get(10, TimeUnit.SECONDS);
+        assertThat(out.get(10, TimeUnit.SECONDS)).as(stderr).isEqualTo("learn-now\n");
+        assertThat(stderr).contains("asking server to prove ownership for 2 keys");
+        assertThat(stderr).containsPattern("verify RSA key \\d+ using sigalg rsa-sha2-512");
+      } finally {
+        learning.destroyForcibly();
+      }
       assertThat(knownKeys(knownHosts, host))
           .containsExactlyInAnyOrder(publicKey(current), publicKey(next), publicKey(nextRsa));
 
@@ -160,6 +181,19 @@ class HostKeyTest {
       assertThat(after.stderr()).isEmpty();
       assertThat(knownKeys(knownHosts, host)).containsExactly(publicKey(current));
     }
+  }
+
+  /** Everything {@code stream} gives until its end, read on a thread of its own. */
+  private static CompletableFuture<String> readAll(InputStream stream) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (stream) {
+            return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        },
+        BlockingTasks.THREADS);
   }
 
   /** The "type base64" of each key that {@code ssh-keygen -F host} finds in {@code knownHosts}. */
