@@ -2,7 +2,7 @@
 # Side-by-side benchmark: sandbox-ssh against this machine's OpenSSH sshd, both on loopback,
 # measured in one run (the machine drifts too much between runs to compare across them).
 #
-#   bench/compare.sh [--quick] [--only GROUPS] [--json FILE]   (after ./mvnw -B package -DskipTests)
+#   bench/compare.sh [--quick] [--verbose] [--only GROUPS] [--json FILE]   (after ./mvnw -B package -DskipTests)
 #
 # Prints one row per measure with the sshd value, the gateway value and their ratio
 # (gateway / sshd; whether higher is better depends on the unit):
@@ -15,9 +15,11 @@
 #   - memory when idle after the load: the main server process, the sandbox agent, the whole
 #     server process tree, and what one idle PTY session adds.
 # --json FILE also writes every row (name, unit, better, sshd, gateway, ratio) to FILE, for
-# bench/chart.py. --quick uses smaller transfers and fewer runs (about 3 minutes). --only takes a
+# bench/chart.py. --quick uses smaller transfers and fewer runs (a few minutes). --only takes a
 # comma-separated subset of the groups connect, echo, bulk, memory and cold, for working on one
-# figure; the README's table comes from a run of them all.
+# figure; the README's table comes from a run of them all. --verbose also prints each transfer
+# run's figures to stderr (the rows give their medians). CIPHERS="aes128-gcm" in the environment
+# limits the transfers to that one of the two cipher passes ("default aes128-gcm").
 #
 # Server CPU is counted over each server's whole process tree, processes that exit during the
 # transfer included (the per-connection sshd, the command): each server starts in a cpuacct
@@ -27,11 +29,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=0; JSON=""; ONLY=connect,echo,bulk,memory,cold
-usage() { echo "usage: bench/compare.sh [--quick] [--only connect,echo,bulk,memory,cold] [--json FILE]" >&2; exit 2; }
+QUICK=0; VERBOSE=0; JSON=""; ONLY=connect,echo,bulk,memory,cold
+usage() { echo "usage: bench/compare.sh [--quick] [--verbose] [--only connect,echo,bulk,memory,cold] [--json FILE]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --verbose) VERBOSE=1 ;;
     --json) JSON=${2:?--json needs a file}; shift ;;
     --only) ONLY=${2:?--only needs groups}; shift ;;
     *) usage ;;
@@ -492,6 +495,7 @@ bulk() { # label bytes function: MB/s and CPU rows, runs interleaved, medians
     transfer_once base "$bytes" "$fn" >> "$WORK/r.base"
     transfer_once gw "$bytes" "$fn" >> "$WORK/r.gw"
   done
+  [ "$VERBOSE" = 0 ] || paste "$WORK/r.base" "$WORK/r.gw" | sed 's/^/#   runs (MB\/s, CPU s\/GB), sshd then gateway: /' >&2
   row "$label" MB/s higher "$(med base 1)" "$(med gw 1)"
   row "$label" "server CPU s/GB" lower "$(med base 2)" "$(med gw 2)"
 }
@@ -499,6 +503,14 @@ bulk() { # label bytes function: MB/s and CPU rows, runs interleaved, medians
 want bulk || CIPHERS=""
 for cipher in ${CIPHERS-default aes128-gcm}; do
   if [ "$cipher" = default ]; then CIPHER=(); name="default cipher"; else CIPHER=(-c aes128-gcm@openssh.com); name=$cipher; fi
+  # One unmeasured pass of every transfer on both servers first: the gateway's JIT compiles its
+  # packet and cipher paths during its first gigabyte or so (a cold first run moved half the
+  # bytes per second at three times the CPU), and the rows are about a gateway that has been
+  # serving for a while, as the echo rows below are.
+  for fn in exec_download exec_upload sftp_put sftp_get scp_put forward_l forward_r; do
+    transfer_once base "$BULK_BYTES" "$fn" >/dev/null
+    transfer_once gw "$BULK_BYTES" "$fn" >/dev/null
+  done
   bulk "exec download $((BULK_BYTES / 1000000)) MB, $name" "$BULK_BYTES" exec_download
   bulk "exec upload $((BULK_BYTES / 1000000)) MB, $name" "$BULK_BYTES" exec_upload
   bulk "sftp put $((FILE_BYTES / 1000000)) MB, $name" "$FILE_BYTES" sftp_put
