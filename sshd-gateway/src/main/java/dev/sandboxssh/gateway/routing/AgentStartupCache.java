@@ -79,6 +79,7 @@ final class AgentStartupCache {
   void make(Trainer trainer) {
     if (ready) {
       log.info("agent start-up cache: {}", file);
+      pruneOthers(dir, file);
       return;
     }
     Path work = dir.resolve("training");
@@ -120,6 +121,7 @@ final class AgentStartupCache {
           (System.nanoTime() - started) / 1_000_000_000,
           file,
           Files.size(file) >> 20);
+      pruneOthers(dir, file);
     } catch (IOException e) {
       log.warn("no agent start-up cache, agents start without one: {}", e.getMessage());
     } catch (InterruptedException e) {
@@ -202,6 +204,34 @@ final class AgentStartupCache {
     } catch (IOException | RuntimeException e) {
       log.debug("training calls failed: {}", e.toString());
     }
+  }
+
+  /**
+   * Deletes the caches of other gateway jars or JDKs in {@code dir}, and half-copied ones; the
+   * number deleted. Each is some 35 MiB, and every upgrade would otherwise leave one behind. An
+   * agent that still runs from one keeps its mapping: the file goes once it exits.
+   */
+  static int pruneOthers(Path dir, Path keep) {
+    int deleted = 0;
+    try (Stream<Path> entries = Files.list(dir)) {
+      for (Path p : entries.toList()) {
+        String name = p.getFileName().toString();
+        boolean ours =
+            name.startsWith("agent-") && (name.endsWith(".aot") || name.endsWith(".partial"));
+        if (ours
+            && !p.getFileName().equals(keep.getFileName())
+            && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+            && Files.deleteIfExists(p)) {
+          deleted++;
+        }
+      }
+    } catch (IOException e) {
+      log.debug("old start-up caches not removed: {}", e.toString());
+    }
+    if (deleted > 0) {
+      log.info("removed {} agent start-up cache(s) of other builds from {}", deleted, dir);
+    }
+    return deleted;
   }
 
   private static String key(String java, List<String> classpath) {
