@@ -28,6 +28,22 @@ final class AgentCommand {
             .toList();
   }
 
+  /** The library directories the gateway's own JNA searches, or null when it has none. */
+  private static final class JnaLibraryPath {
+    static final String VALUE = find();
+
+    private static String find() {
+      try {
+        // Its static initialiser sets the property (asking ldconfig) unless it was given.
+        Class.forName("com.sun.jna.NativeLibrary", true, AgentCommand.class.getClassLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
+        return null;
+      }
+      String value = System.getProperty("jna.platform.library.path");
+      return value == null || value.isEmpty() ? null : value;
+    }
+  }
+
   /** The java binary. */
   String java() {
     return java;
@@ -98,6 +114,13 @@ final class AgentCommand {
       // it links malloc and free through the FFM API at every start, which spins some seventy
       // method-handle classes that no AOT cache keeps (a sixth of a cold agent's start CPU).
       cmd.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    // JNA otherwise runs "/sbin/ldconfig -p" to learn the library directories when the agent
+    // first loads libc, a process spawned inside the first command's start; the gateway's JNA has
+    // found them already, and a confined agent sees the same /usr.
+    String libraryPath = JnaLibraryPath.VALUE;
+    if (libraryPath != null) {
+      cmd.add("-Djna.platform.library.path=" + libraryPath);
     }
     // pty4j and JNA unpack native libraries; keep them out of the sandbox user's home.
     cmd.add("-Djava.io.tmpdir=" + tmpDir);

@@ -1,0 +1,31 @@
+package dev.sandboxssh.gateway.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** What the agent's command line tells its JVM. */
+class AgentCommandTest {
+  private static final String LIBRARY_PATH = "-Djna.platform.library.path=";
+
+  @Test
+  void theAgentIsToldWhereLibcIsSoItsJnaNeedNotRunLdconfig() {
+    Path dir = Path.of("/tmp/agent");
+    List<String> cmd =
+        new AgentCommand(null)
+            .build(dir, dir.resolve("agent.sock"), dir.resolve("token"), dir, dir);
+
+    List<String> given = cmd.stream().filter(arg -> arg.startsWith(LIBRARY_PATH)).toList();
+    assertThat(given).hasSize(1);
+    // Before the main class: a JVM option, not an argument of the agent's.
+    assertThat(cmd.indexOf(given.get(0))).isLessThan(cmd.indexOf(AgentCommand.MAIN_CLASS));
+    String[] dirs = given.get(0).substring(LIBRARY_PATH.length()).split(File.pathSeparator);
+    assertThat(Arrays.stream(dirs).map(Path::of))
+        .anyMatch(d -> Files.exists(d.resolve("libc.so.6")));
+  }
+}
