@@ -612,10 +612,12 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       args.addAll(List.of("--ro-bind", "/etc/" + entry, "/etc/" + entry));
     }
     Path etc = writeEtc(spec, asRoot, network);
+    // Staged as one directory: each staged entry is a process in the launch chain.
+    String etcSource = stage.source(etc, "etc");
     try (var files = Files.list(etc)) {
       for (Path f : files.sorted().toList()) {
         String name = f.getFileName().toString();
-        args.addAll(List.of("--ro-bind", stage.source(f, "etc-" + name), "/etc/" + name));
+        args.addAll(List.of("--ro-bind", etcSource + "/" + name, "/etc/" + name));
       }
     }
     args.addAll(
@@ -683,6 +685,8 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       throws IOException {
     Path etc = spec.runDir().resolve("etc");
     Files.createDirectories(etc);
+    // bwrap, as the sandbox's uid, reads the files through this directory.
+    Files.setPosixFilePermissions(etc, PosixFilePermissions.fromString("rwxr-xr-x"));
     String id = spec.sandboxId();
     String passwd =
         "root:x:0:0:root:"

@@ -28,10 +28,16 @@ if (( n > 0 )); then
     shift 2
   done
   mount -t tmpfs -o mode=1777 sandbox-ssh /tmp
-  mkdir -m 0755 /tmp/.sandbox-ssh
+  # Every mount point in one mkdir (a file's is made by the shell): each process here is some
+  # milliseconds of the first login to a sandbox whose agent is not running.
+  dirs=(/tmp/.sandbox-ssh)
+  for i in "${!fds[@]}"; do
+    if [ -d "/proc/self/fd/${fds[$i]}" ]; then dirs+=("/tmp/.sandbox-ssh/${names[$i]}"); fi
+  done
+  mkdir -m 0755 "${dirs[@]}"
   for i in "${!fds[@]}"; do
     src=/proc/self/fd/${fds[$i]} dst=/tmp/.sandbox-ssh/${names[$i]}
-    if [ -d "$src" ]; then mkdir "$dst"; else : > "$dst"; fi
+    if [ ! -d "$src" ]; then : > "$dst"; fi
     mount --bind "$src" "$dst"
     eval "exec ${fds[$i]}<&-"
   done
