@@ -105,8 +105,8 @@ final class PolledStdio implements ProcessStdio {
     private final Memory pollSet = Waker.pollSet();
     // Allocated at the first read after a start or a park: an idle stream costs no buffer.
     private Memory staging;
-    // When a read last returned data (System.nanoTime), to tell a streaming pipe (see topUp).
-    private long lastData = System.nanoTime() - Waker.STREAMING_NANOS;
+    // Tells a streaming pipe (see Waker.topUp).
+    private final Waker.Streaming streaming = new Waker.Streaming();
 
     Input(Descriptor d, int chunk) {
       this.d = d;
@@ -143,13 +143,7 @@ final class PolledStdio implements ProcessStdio {
           n = waker.readWithin(d, staging, want, pollSet, waitMillis);
         } else {
           n = waker.readAvailableWithin(d, staging, want, pollSet, waitMillis);
-          if (n > 0) {
-            long now = System.nanoTime();
-            if (now - lastData < Waker.STREAMING_NANOS) {
-              n = waker.topUp(d, staging, n, want);
-            }
-            lastData = now;
-          }
+          n = streaming.topUp(waker, d, staging, n, want);
         }
         if (n > 0) {
           staging.read(0, b, off, n);

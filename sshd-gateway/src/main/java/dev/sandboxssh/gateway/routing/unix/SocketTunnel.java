@@ -26,8 +26,8 @@ final class SocketTunnel implements Tunnel {
 
   private final Descriptor socket;
   private final Waker waker;
-  // When a read last returned data (System.nanoTime; the reader thread only): see Waker.topUp.
-  private long lastData = System.nanoTime() - Waker.STREAMING_NANOS;
+  // The reader thread's only: see Waker.topUp.
+  private final Waker.Streaming streaming = new Waker.Streaming();
   private final TunnelHandler handler;
   private final SocketAddress local;
   private final SocketAddress remote;
@@ -107,15 +107,8 @@ final class SocketTunnel implements Tunnel {
   private int readOnce(Memory staging, Memory pollSet) throws IOException {
     try {
       int n = waker.readAvailable(socket, staging, CHUNK, pollSet);
-      if (n > 0) {
-        // A streaming peer's short chunk waits once for more, as a process's pipe does.
-        long now = System.nanoTime();
-        if (now - lastData < Waker.STREAMING_NANOS) {
-          n = waker.topUp(socket, staging, n, CHUNK);
-        }
-        lastData = now;
-      }
-      return n;
+      // A streaming peer's short chunk waits once for more, as a process's pipe does.
+      return streaming.topUp(waker, socket, staging, n, CHUNK);
     } finally {
       socket.release();
     }

@@ -186,38 +186,62 @@ final class Waker {
     return have;
   }
 
+  /**
+   * When one stream's reads last returned data, for {@link #topUp}: a short chunk waits for more
+   * only while the stream is streaming. Its reads must come one at a time.
+   */
+  static final class Streaming {
+    private long lastData = System.nanoTime() - STREAMING_NANOS;
+
+    /** {@code have} bytes just read from {@code d}: topped up if the stream is streaming. */
+    int topUp(Waker waker, Descriptor d, Pointer into, int have, int max) throws IOException {
+      if (have <= 0) {
+        return have;
+      }
+      long now = System.nanoTime();
+      int n = now - lastData < STREAMING_NANOS ? waker.topUp(d, into, have, max) : have;
+      lastData = now;
+      return n;
+    }
+  }
+
   /** One read that never waits; 0 when nothing is there now (or at end of file). */
   private static int readNow(Descriptor d, Pointer into, int max) throws IOException {
-    while (true) {
-      int n = (int) Syscalls.read(d.fd, into, max);
-      if (n >= 0) {
-        return n;
-      }
-      int code = Syscalls.errno();
-      if (code == Posix.EAGAIN) {
-        return 0;
-      }
-      if (code != Posix.EINTR) {
-        throw new IOException("read failed: errno " + code);
-      }
-    }
+    int n;
+    do {
+      n = countOrAgain(Syscalls.read(d.fd, into, max), "read");
+    } while (n == INTERRUPTED);
+    return n;
   }
 
   /** One write that never waits; the count written, 0 when the descriptor is full. */
   static int writeNow(Descriptor d, Pointer from, int n) throws IOException {
-    while (true) {
-      int written = (int) Syscalls.write(d.fd, from, n);
-      if (written >= 0) {
-        return written;
-      }
-      int code = Syscalls.errno();
-      if (code == Posix.EAGAIN) {
-        return 0;
-      }
-      if (code != Posix.EINTR) {
-        throw new IOException("write failed: errno " + code);
-      }
+    int written;
+    do {
+      written = countOrAgain(Syscalls.write(d.fd, from, n), "write");
+    } while (written == INTERRUPTED);
+    return written;
+  }
+
+  /** What {@link #countOrAgain} returns for EINTR: make the call again. */
+  private static final int INTERRUPTED = -1;
+
+  /**
+   * A non-blocking read's or write's result, read right after the call (errno is the calling
+   * thread's until its next native call): the count, 0 for EAGAIN, {@link #INTERRUPTED} for EINTR.
+   */
+  private static int countOrAgain(long result, String call) throws IOException {
+    if (result >= 0) {
+      return (int) result;
     }
+    int code = Syscalls.errno();
+    if (code == Posix.EAGAIN) {
+      return 0;
+    }
+    if (code == Posix.EINTR) {
+      return INTERRUPTED;
+    }
+    throw new IOException(call + " failed: errno " + code);
   }
 
   /**

@@ -67,6 +67,23 @@ class WakerTest {
   }
 
   @Test
+  void aStreamsFirstDataIsNotToppedUpAndNoDataPassesThrough() throws Exception {
+    try (Memory into = new Memory(64 * KIB);
+        Memory set = Waker.pollSet()) {
+      Waker.Streaming streaming = new Waker.Streaming();
+      assertThat(streaming.topUp(waker, readEnd, into, 0, 64 * KIB)).isZero();
+      assertThat(streaming.topUp(waker, readEnd, into, -1, 64 * KIB)).isEqualTo(-1);
+
+      writeKib(8);
+      int first = waker.readAvailable(readEnd, into, 64 * KIB, set);
+      writeKib(8);
+      // Nothing came within the streaming window before: the 8 KiB just written stay in the pipe.
+      assertThat(streaming.topUp(waker, readEnd, into, first, 64 * KIB)).isEqualTo(8 * KIB);
+      assertThat(waker.readAvailable(readEnd, into, 64 * KIB, set)).isEqualTo(8 * KIB);
+    }
+  }
+
+  @Test
   void aTopUpStopsAtTheBuffersEnd() throws Exception {
     try (Memory into = new Memory(16 * KIB);
         Memory set = Waker.pollSet()) {
