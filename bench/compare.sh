@@ -6,8 +6,10 @@
 #
 # Prints one row per measure with the sshd value, the gateway value and their ratio
 # (gateway / sshd; whether higher is better depends on the unit):
-#   - connect + `true`, warm (the sandbox's agent already runs) and cold (a fresh sandbox whose
-#     agent the login has to start; sshd has nothing to start, so its column is a plain connect);
+#   - connect + `true`, warm (the sandbox's agent already runs) and cold, twice: the first login
+#     to a new sandbox (it takes the spare agent the gateway started ahead, local.spare-agents)
+#     and the first to a sandbox that already holds files (its agent has to start, as after an
+#     idle stop); sshd has nothing to start, so its column is a plain connect;
 #   - keystroke echo through `ssh -tt` (median and p90);
 #   - exec download/upload, sftp put/get, scp put and -L/-R port forwarding, each once with the
 #     client's default cipher (stock OpenSSH asks for chacha20-poly1305 first) and once with
@@ -360,6 +362,16 @@ wait_up gw
 # wait for it so that its CPU does not land in the first rows and cold connects use it.
 for _ in $(seq 1 600); do grep -q "agent start-up cache" "$WORK/gateway.log" && break; sleep 0.2; done
 STARTUP_CACHE=$(grep -o "agent start-up cache.*" "$WORK/gateway.log" | head -1 | cut -c1-120)
+# Then the spare agent starts (local.spare-agents, 1 by default as root); wait for it too. The n-th
+# spare is ready once the gateway logged its n-th start, or gave up on spares.
+spare_ready() {
+  for _ in $(seq 1 300); do
+    [ "$(grep -c "agent started: sandbox=\.spare-" "$WORK/gateway.log" || true)" -ge "$1" ] && return 0
+    grep -q "spare agent did not start" "$WORK/gateway.log" && return 0
+    sleep 0.1
+  done
+}
+spare_ready 1
 # The sandbox's home on this host (for checking uploads without another login): its directory
 # under the data dir, owned by the sandbox's own uid.
 GW_HOME="$WORK/data/sandboxes/bench"
@@ -591,21 +603,36 @@ row "idle PTY session, main server process RSS, $IDLE_SESSIONS open" KB/session 
 row "idle PTY session, gateway live heap, $IDLE_SESSIONS open" KB/session lower "n/a" "${i_gh:-failed}"
 fi
 
-# --- cold first connect: a fresh sandbox, whose agent the login starts ----------------------
+# --- cold first connect: sandboxes whose agent is not running --------------------------------
 # Last, so that the agents it leaves running do not weigh on the other rows. sshd starts
 # nothing per user, so its column is a plain connect, taken alternately with the cold ones.
+# new$i: a sandbox just created, whose first login takes the spare agent. The next one waits for
+# the gateway's next spare, as a platform creating a sandbox every few seconds would find it.
+# used$i: a sandbox that already holds a file, as one whose agent stopped when idle: no spare can
+# take it (a spare runs as a new uid), so the login starts its agent.
 want cold || RUNS_COLD=0
 for i in $(seq "$RUNS_COLD"); do
-  "${G[@]}" sandbox create --owner bencher --id "cold$i" --data-dir "$WORK/data" >/dev/null
+  "${G[@]}" sandbox create --owner bencher --id "new$i" --data-dir "$WORK/data" >/dev/null
+  "${G[@]}" sandbox create --owner bencher --id "used$i" --data-dir "$WORK/data" >/dev/null
+  echo kept > "$WORK/data/sandboxes/used$i/notes"
 done
 cold_ms() { local t0 t1; t0=$(now_ns); ssh "${SSH_OPTS[@]}" -p "$GW_PORT" "$1@127.0.0.1" true || return 1; t1=$(now_ns); echo $(( (t1 - t0) / 1000000 )); }
-: > "$WORK/c.base"; : > "$WORK/c.gw"
+: > "$WORK/c.base"; : > "$WORK/c.new"; : > "$WORK/c.used"
 for i in $(seq "$RUNS_COLD"); do
+  spare_ready "$i"
   connect_ms base >> "$WORK/c.base" || true
-  cold_ms "cold$i" >> "$WORK/c.gw" || echo failed >> "$WORK/c.gw"
+  cold_ms "new$i" >> "$WORK/c.new" || echo failed >> "$WORK/c.new"
+  spare_ready "$((i + 1))"
+  connect_ms base >> "$WORK/c.base" || true
+  cold_ms "used$i" >> "$WORK/c.used" || echo failed >> "$WORK/c.used"
 done
-cold_gw=$(if grep -q failed "$WORK/c.gw"; then echo failed; else median < "$WORK/c.gw"; fi)
-[ "$RUNS_COLD" = 0 ] || row "connect + true, cold (agent not running), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$cold_gw"
+cold_of() { if grep -q failed "$1"; then echo failed; else median < "$1"; fi; }
+SPARES_TAKEN=$(grep -c "(a spare agent, started ahead)" "$WORK/gateway.log" || true)
+if [ "$RUNS_COLD" != 0 ]; then
+  row "connect + true, new sandbox (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.new")"
+  row "connect + true, agent not running, median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.used")"
+  echo "# new sandboxes that took a spare agent: $SPARES_TAKEN of $RUNS_COLD"
+fi
 
 # The bench sandbox's agent should start once, at the first login, and live through the run
 # (local.idle-timeout is minutes); every further start put a cold start inside some session,
@@ -617,6 +644,6 @@ if [ -n "$JSON" ]; then
   helper json "$ROWS" "$JSON" "date=$(date -u +%FT%TZ)" "openssh=$(ssh -V 2>&1 | cut -d, -f1)" \
     "cores=$(nproc)" "quick=$QUICK" "cpu_accounting=$CPU_HOW" \
     "default_cipher_sshd=$CIPHER_BASE" "default_cipher_gateway=$CIPHER_GW" \
-    "bench_agent_starts=$AGENT_STARTS"
+    "bench_agent_starts=$AGENT_STARTS" "spares_taken=${SPARES_TAKEN:-0}"
   echo "# rows written to $JSON"
 fi

@@ -75,7 +75,8 @@ public final class GatewayApp implements AutoCloseable {
             config.agent().connectTimeout(),
             config.local().idleTimeout(),
             scheduler,
-            ops.events());
+            ops.events(),
+            config.local().spareAgents());
     ops.watchRunningAgents("local", local::runningAgents);
     Map<SandboxRecord.Provider, SandboxProvider> providers =
         new EnumMap<>(SandboxRecord.Provider.class);
@@ -129,9 +130,13 @@ public final class GatewayApp implements AutoCloseable {
       log.warn("{}: {}", mode, missing);
     }
     // Under run/ but not a sandbox's run dir: ".aot" is no DNS label.
+    // Spares after the cache: one started before it would run without it for its whole life.
     Thread cache =
         new Thread(
-            () -> app.launcher.prepareStartupCache(app.dataDir.run().resolve(".aot")),
+            () -> {
+              app.launcher.prepareStartupCache(app.dataDir.run().resolve(".aot"));
+              app.local.startSpares();
+            },
             "agent-startup-cache");
     cache.setDaemon(true);
     cache.start();

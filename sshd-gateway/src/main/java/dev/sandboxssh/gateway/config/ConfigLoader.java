@@ -124,7 +124,8 @@ public final class ConfigLoader {
             lo.uidRange("uid-range", dlo.uidRange()),
             limits(lo.section("limits"), dr),
             lo.string("java-command", dlo.javaCommand(), true),
-            lo.bool("startup-cache", dlo.startupCache()));
+            lo.bool("startup-cache", dlo.startupCache()),
+            lo.integer("spare-agents", dlo.spareAgents()));
     lo.finish();
 
     Section en = s.section("env");

@@ -42,6 +42,9 @@ public record GatewayConfig(
     Shutdown shutdown,
     Kubernetes kubernetes) {
 
+  /** Spare agents are idle JVMs of some tens of MB each: more than a few is a typing error. */
+  public static final int MAX_SPARE_AGENTS = 16;
+
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
    */
@@ -126,6 +129,8 @@ public record GatewayConfig(
    * @param startupCache whether confined agents start from an AOT cache of the agent's start-up
    *     (JDK 25 or later), made once per gateway jar and JDK by a training run in a sandbox of its
    *     own
+   * @param spareAgents confined agents kept started ahead, each in a sandbox of no id yet, for the
+   *     first login to a new sandbox (0 = none; only a root gateway can hand one over)
    */
   public record Local(
       Duration idleTimeout,
@@ -135,30 +140,77 @@ public record GatewayConfig(
       UidRange uidRange,
       SandboxLimits limits,
       String javaCommand,
-      boolean startupCache) {
+      boolean startupCache,
+      int spareAgents) {
 
     /** This config with another isolation mode. */
     public Local withIsolation(Isolation isolation) {
       return new Local(
-          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents);
     }
 
     /** This config with other limits. */
     public Local withLimits(SandboxLimits limits) {
       return new Local(
-          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents);
     }
 
     /** This config with another idle timeout. */
     public Local withIdleTimeout(Duration idleTimeout) {
       return new Local(
-          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents);
+    }
+
+    /** This config with this many spare agents. */
+    public Local withSpareAgents(int spareAgents) {
+      return new Local(
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents);
     }
 
     /** This config with or without the agent start-up cache. */
     public Local withStartupCache(boolean startupCache) {
       return new Local(
-          idleTimeout, isolation, network, user, uidRange, limits, javaCommand, startupCache);
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents);
     }
   }
 
@@ -427,7 +479,8 @@ public record GatewayConfig(
             new UidRange(300_000, 399_999),
             new SandboxLimits(1024, 2L << 30, 0, 8192),
             null,
-            true),
+            true,
+            1),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         // 10 sessions as sshd; an IDE's forwarded ports open many short channels beside them.
         new Limits(1000, 1000, 64 * 1024, 64, 10, 256, 256, 64),
@@ -501,6 +554,10 @@ public record GatewayConfig(
               && uids.last() >= uids.first()
               && uids.last() <= 4_294_967_294L,
           "local.uid-range: must be FIRST-LAST with 1000 <= FIRST <= LAST <= 4294967294");
+      check(
+          problems,
+          local.spareAgents() >= 0 && local.spareAgents() <= MAX_SPARE_AGENTS,
+          "local.spare-agents: must be 0.." + MAX_SPARE_AGENTS + ", got " + local.spareAgents());
       SandboxLimits r = local.limits();
       if (check(problems, r != null, "local.limits: must be set")) {
         check(

@@ -38,6 +38,24 @@ public interface AgentLauncher extends AutoCloseable {
    */
   default void stopped(LocalAgentSpec spec) {}
 
+  /**
+   * Whether an agent started for one sandbox can become the agent of another that never ran ({@link
+   * #reassigned}), as a spare agent started ahead does.
+   */
+  default boolean reassigns() {
+    return false;
+  }
+
+  /**
+   * Called when the running agent of {@code from} becomes the agent of {@code to}, once {@code
+   * from}'s sandbox directory and run dir have been renamed to {@code to}'s: the agent's bind
+   * mounts follow the directories, and the launcher gives the sandbox what names it (its host
+   * name).
+   */
+  default void reassigned(LocalAgentSpec from, LocalAgentSpec to) throws IOException {
+    throw new UnsupportedOperationException("this launcher cannot reassign agents");
+  }
+
   /** Whether agents run confined to their sandbox (namespaces), not merely path-checked. */
   boolean confined();
 

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -698,13 +699,17 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     write(etc.resolve("passwd"), passwd);
     write(etc.resolve("group"), group);
     write(etc.resolve("hostname"), id + "\n");
-    write(etc.resolve("hosts"), "127.0.0.1\tlocalhost " + id + "\n::1\tlocalhost ip6-localhost\n");
+    write(etc.resolve("hosts"), hosts(id));
     // slirp4netns answers DNS on 10.0.2.3 and forwards to the host's resolvers.
     write(etc.resolve("resolv.conf"), network ? "nameserver 10.0.2.3\n" : "");
     write(
         etc.resolve("nsswitch.conf"),
         "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n");
     return etc;
+  }
+
+  private static String hosts(String id) {
+    return "127.0.0.1\tlocalhost " + id + "\n::1\tlocalhost ip6-localhost\n";
   }
 
   private static void write(Path file, String text) throws IOException {
@@ -779,6 +784,52 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       throw new IOException("bwrap wrote no child pid to " + info);
     }
     return Long.parseLong(m.group(1));
+  }
+
+  @Override
+  public boolean reassigns() {
+    // The host name lives in the sandbox's UTS namespace, which only root may enter from outside
+    // (a gateway's own uid owns the user namespace, but loses its capabilities at the exec).
+    return bwrap != null && root;
+  }
+
+  @Override
+  public void reassigned(LocalAgentSpec from, LocalAgentSpec to) throws IOException {
+    Running r = running.remove(from.sandboxId());
+    if (r == null || r.info == null) {
+      throw new IOException("no confined agent of " + from.sandboxId() + " runs");
+    }
+    // Its cgroup keeps the name it was made with: renaming one directory per v1 controller could
+    // fail half-way, and the limits are every sandbox's.
+    Running moved = new Running(r.cgroup, to.runDir().resolve(r.info.getFileName()));
+    moved.slirp = r.slirp;
+    running.put(to.sandboxId(), moved);
+    String id = to.sandboxId();
+    // Bound into the sandbox file by file: only a rewrite in place shows through the bind.
+    Path etc = to.runDir().resolve("etc");
+    rewrite(etc.resolve("hostname"), id + "\n");
+    rewrite(etc.resolve("hosts"), hosts(id));
+    String failure =
+        run(
+            List.of(
+                "nsenter",
+                "--target",
+                Long.toString(childPid(moved.info)),
+                "--uts",
+                "hostname",
+                id));
+    if (failure != null) {
+      throw new IOException("cannot name the sandbox " + id + ": " + failure);
+    }
+  }
+
+  private static void rewrite(Path file, String text) throws IOException {
+    Files.writeString(
+        file,
+        text,
+        StandardCharsets.UTF_8,
+        StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING);
   }
 
   @Override

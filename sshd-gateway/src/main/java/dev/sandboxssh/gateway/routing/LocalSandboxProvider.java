@@ -4,13 +4,18 @@ import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.events.GatewayEvents;
 import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.gateway.store.SandboxRecord;
+import dev.sandboxssh.sdk.CommandOptions;
+import dev.sandboxssh.sdk.CommandResult;
 import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -25,6 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +43,13 @@ import org.slf4j.LoggerFactory;
  * The embedded default: a sandbox is a directory under the data dir, and the gateway starts its
  * agent on the first session, with a fresh token, on a unix socket, and stops it once no session
  * has used it for the idle timeout.
+ *
+ * <p>Spare agents: where the launcher can reassign agents, a few are kept started ahead, each in a
+ * sandbox of its own that has no id yet ({@code sandboxes/.spare-*}). The first session of a new
+ * sandbox, whose directory is still empty, takes one: its directory and run dir are renamed to the
+ * sandbox's (the agent's bind mounts follow them), and the launcher gives it the sandbox's host
+ * name. Only a sandbox that never held anything can take one, since a spare already runs as the
+ * fresh uid it was given.
  */
 public final class LocalSandboxProvider implements SandboxProvider {
   private static final Logger log = LoggerFactory.getLogger(LocalSandboxProvider.class);
@@ -50,6 +64,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
   /** The host pid of a launched agent, in its run dir, for the next gateway to find it by. */
   private static final String PID_FILE = "agent.pid";
 
+  /** The name prefix of a spare agent's sandbox directory and run dir: no sandbox id has a dot. */
+  private static final String SPARE_PREFIX = ".spare-";
+
   /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
   private static final int MAX_SOCKET_PATH = 107;
 
@@ -60,13 +77,28 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private final ScheduledExecutorService scheduler;
   private final GatewayEvents events;
   private final Map<String, LocalAgent> agents = new HashMap<>();
+  private final int spareAgents;
+  private final Deque<LocalAgent> spares = new ArrayDeque<>(); // started and warm
+  private int sparesStarting;
+  private boolean sparesOn;
   private boolean closed;
+
+  /** Starts spare agents, one at a time, off every session's way. */
+  private final ExecutorService spareStarter =
+      Executors.newSingleThreadExecutor(
+          task -> {
+            Thread t = new Thread(task, "spare-agents");
+            t.setDaemon(true);
+            return t;
+          });
 
   /**
    * Serves sandboxes under {@code dataDir}, starting agents with {@code launcher}.
    *
    * @param scheduler runs idle stops; owned by the caller
    * @param events where each agent's start time is reported
+   * @param spareAgents how many agents to keep started ahead, once {@link #startSpares} is called;
+   *     none where the launcher cannot reassign agents
    */
   public LocalSandboxProvider(
       DataDir dataDir,
@@ -74,8 +106,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
       Duration connectTimeout,
       Duration idleTimeout,
       ScheduledExecutorService scheduler,
-      GatewayEvents events) {
+      GatewayEvents events,
+      int spareAgents) {
     this.events = events;
+    this.spareAgents = launcher.reassigns() ? spareAgents : 0;
     this.dataDir = new DataDir(dataDir.root().toAbsolutePath());
     this.launcher = launcher;
     this.connectTimeout = connectTimeout;
@@ -127,11 +161,125 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
+  /**
+   * Removes what spare agents of an earlier gateway on this data dir left (they exit with it), then
+   * starts keeping spares; call it once the agents' start-up cache is ready, or spares would start
+   * without it.
+   */
+  public void startSpares() {
+    if (spareAgents == 0) {
+      return;
+    }
+    removeLeftSpares();
+    synchronized (this) {
+      sparesOn = true;
+    }
+    topUpSpares();
+  }
+
+  /** Spare agents started and ready now. */
+  public synchronized int readySpares() {
+    return spares.size();
+  }
+
+  private void removeLeftSpares() {
+    for (Path parent : List.of(dataDir.sandboxes(), dataDir.run())) {
+      try (var entries = Files.list(parent)) {
+        for (Path dir : (Iterable<Path>) entries::iterator) {
+          if (dir.getFileName().toString().startsWith(SPARE_PREFIX)) {
+            deleteTree(dir);
+          }
+        }
+      } catch (IOException e) {
+        log.debug(
+            "cannot remove earlier spare agents' directories in {}: {}", parent, e.toString());
+      }
+    }
+  }
+
+  private void topUpSpares() {
+    synchronized (this) {
+      int wanted = spareAgents - spares.size() - sparesStarting;
+      if (!sparesOn || closed || wanted <= 0) {
+        return;
+      }
+      sparesStarting += wanted;
+      for (int i = 0; i < wanted; i++) {
+        spareStarter.execute(this::startSpare);
+      }
+    }
+  }
+
+  private void startSpare() {
+    byte[] name = new byte[6];
+    RANDOM.nextBytes(name);
+    String id = SPARE_PREFIX + java.util.HexFormat.of().formatHex(name);
+    LocalAgent spare =
+        new LocalAgent(id, dataDir.sandboxes().resolve(id), dataDir.run().resolve(id));
+    boolean ready = false;
+    try {
+      Files.createDirectory(spare.home);
+      Files.setPosixFilePermissions(spare.home, PosixFilePermissions.fromString("rwx------"));
+      spare.ensureStarted();
+      spare.warmUp();
+      ready = true;
+    } catch (IOException | SandboxUnreachableException | RuntimeException e) {
+      log.warn(
+          "a spare agent did not start, and no other will till a sandbox takes one: {}",
+          e.getMessage());
+    } finally {
+      boolean keep;
+      synchronized (this) {
+        sparesStarting--;
+        keep = ready && !closed;
+        if (keep) {
+          spares.addLast(spare);
+        }
+      }
+      if (!keep) {
+        spare.discard();
+      }
+    }
+  }
+
+  /** A ready spare agent, or null; dead ones are discarded on the way. */
+  private LocalAgent takeSpare() {
+    while (true) {
+      LocalAgent spare;
+      synchronized (this) {
+        spare = spares.pollFirst();
+      }
+      if (spare == null || spare.isRunning()) {
+        return spare;
+      }
+      spare.discard();
+    }
+  }
+
+  /** Puts back a spare that a sandbox could not take after all. */
+  private void returnSpare(LocalAgent spare) {
+    boolean keep;
+    synchronized (this) {
+      keep = !closed;
+      if (keep) {
+        spares.addFirst(spare);
+      }
+    }
+    if (!keep) {
+      spare.discard();
+    }
+  }
+
   @Override
   public void close() {
+    List<LocalAgent> unused;
     synchronized (this) {
       closed = true;
+      unused = List.copyOf(spares);
+      spares.clear();
     }
+    spareStarter.shutdownNow();
+    unused.forEach(LocalAgent::discard);
     for (LocalAgent agent : snapshot()) {
       // Named sessions live in the agent: it stays (it outlives this gateway while it holds
       // them), and the next gateway on this data dir takes it over.
@@ -205,9 +353,49 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
+  /** Deletes {@code dir} and everything in it, never following a link. */
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
+            Files.delete(f);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.delete(d);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  /** Whether a sandbox directory never held anything: absent, or an empty directory. */
+  private static boolean neverUsed(Path home) throws IOException {
+    if (!Files.exists(home, LinkOption.NOFOLLOW_LINKS)) {
+      return true;
+    }
+    if (!Files.isDirectory(home, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    try (var entries = Files.newDirectoryStream(home)) {
+      return !entries.iterator().hasNext();
+    }
+  }
+
   /** One sandbox's agent process; start and stop are serialized on the instance. */
   private final class LocalAgent {
     final String id;
+    final Path home;
+    final Path run;
     int leases; // guarded by the provider
     private ScheduledFuture<?> idleStop; // guarded by the provider
     // The launched process (bwrap, or the agent itself); for an agent taken over from an earlier
@@ -218,10 +406,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
     private LocalAgentSpec spec;
     private volatile Sandbox client;
     private volatile DescriptorSocket descriptors;
-    private final Deque<String> stderrTail = new ArrayDeque<>();
+    // Moves with the process when a sandbox takes a spare agent.
+    private AgentLog stderr;
 
     LocalAgent(String id) {
+      this(id, dataDir.sandboxDir(id), dataDir.run().resolve(id));
+    }
+
+    LocalAgent(String id, Path home, Path run) {
       this.id = id;
+      this.home = home;
+      this.run = run;
+      this.stderr = new AgentLog(id);
     }
 
     synchronized boolean isRunning() {
@@ -292,14 +488,15 @@ public final class LocalSandboxProvider implements SandboxProvider {
         AgentProbe.check(id, client, connectTimeout);
         return;
       }
-      Path home = dataDir.sandboxDir(id);
-      Path run = dataDir.run().resolve(id);
       Path socket = run.resolve("agent").resolve("agent.sock");
       Path token = run.resolve("token");
       if (handle == null && takeOver(home, run, socket, token)) {
         return;
       }
       stopQuietly();
+      if (!id.startsWith(SPARE_PREFIX) && spareAgents > 0 && takeSpareFor(socket, token)) {
+        return;
+      }
       if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
         throw new SandboxUnreachableException(
             "sandbox "
@@ -323,7 +520,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         handle = process.toHandle();
         // The next gateway on this data dir finds the agent by it, if it outlives this one.
         Files.writeString(run.resolve(PID_FILE), Long.toString(process.pid()));
-        drainStderr(process.getErrorStream());
+        drainStderr(process.getErrorStream(), stderr);
         awaitListening(process);
         // Threat: the socket's directory belongs to the sandbox, which could swap the socket for
         // a link to some other socket on the host (the gateway would follow it as root).
@@ -351,6 +548,117 @@ public final class LocalSandboxProvider implements SandboxProvider {
       } catch (SandboxUnreachableException e) {
         stopQuietly();
         throw e;
+      }
+    }
+
+    /**
+     * Makes this never-used sandbox's agent out of a spare, if one is ready: true when it serves.
+     * False leaves nothing of the attempt behind, for an ordinary start.
+     */
+    private boolean takeSpareFor(Path socket, Path token) {
+      try {
+        if (!neverUsed(home)) {
+          return false;
+        }
+      } catch (IOException e) {
+        return false;
+      }
+      LocalAgent spare = takeSpare();
+      if (spare == null) {
+        return false;
+      }
+      long started = System.nanoTime();
+      try {
+        synchronized (spare) {
+          if (!spare.isRunning()) {
+            spare.discard();
+            return false;
+          }
+          try {
+            // rename(2) replaces an empty directory, and fails if something came into it meanwhile.
+            Files.move(spare.home, home, StandardCopyOption.ATOMIC_MOVE);
+          } catch (IOException e) {
+            log.info("sandbox {}: a spare agent cannot take its directory: {}", id, e.toString());
+            returnSpare(spare);
+            return false;
+          }
+          // From here on the agent is this sandbox's: on failure it is stopped as this one's.
+          process = spare.process;
+          handle = spare.handle;
+          stderr = spare.stderr;
+          stderr.id = id;
+          LocalAgentSpec from = spare.spec;
+          spec = from; // what a stop on the way frees: the launcher knows it by the spare's id
+          spare.process = null;
+          spare.handle = null;
+          spare.spec = null;
+          spare.closeClient();
+          // A run dir left by an earlier agent of this id has nothing running any more.
+          deleteTree(run);
+          Files.move(from.runDir(), run, StandardCopyOption.ATOMIC_MOVE);
+          spec = new LocalAgentSpec(id, home, run, socket, token);
+          launcher.reassigned(from, spec);
+        }
+        // The same threat as at a start: the socket's directory belongs to the sandbox.
+        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+            .isOther()) {
+          throw new IOException("its agent socket is not a socket");
+        }
+        connect(socket, Files.readString(token, StandardCharsets.UTF_8).strip());
+        AgentProbe.check(id, client, connectTimeout);
+        events.agentStarted(Duration.ofNanos(System.nanoTime() - started));
+        log.info(
+            "agent started: sandbox={} pid={} in {} ms (a spare agent, started ahead)",
+            id,
+            handle.pid(),
+            (System.nanoTime() - started) / 1_000_000);
+        Process watched = process;
+        watched.onExit().thenAccept(p -> onExit(p));
+        return true;
+      } catch (IOException | SandboxUnreachableException | RuntimeException e) {
+        log.warn("sandbox {}: the spare agent it took failed, starting one: {}", id, e.toString());
+        stopQuietly();
+        return false;
+      } finally {
+        topUpSpares();
+      }
+    }
+
+    /** Runs one command, so that a spare's first session finds its process path compiled. */
+    void warmUp() throws SandboxUnreachableException {
+      try {
+        CommandResult result =
+            client
+                .commands()
+                .run("true", CommandOptions.create().timeout(connectTimeout))
+                .waitFor(connectTimeout);
+        if (result.exitCodeOr(-1) != 0) {
+          throw new SandboxUnreachableException(
+              "spare agent " + id + ": `true` ended with " + result, null);
+        }
+      } catch (RuntimeException e) {
+        throw new SandboxUnreachableException(
+            "spare agent " + id + ": its first command failed: " + e.getMessage(), e);
+      }
+    }
+
+    /** Stops a spare agent and removes its directories. */
+    void discard() {
+      synchronized (this) {
+        stopQuietly();
+      }
+      try {
+        deleteTree(home);
+        deleteTree(run);
+      } catch (IOException e) {
+        log.info("spare agent {}: its directories stay: {}", id, e.toString());
+      }
+    }
+
+    private void closeClient() {
+      if (client != null) {
+        client.close();
+        client = null;
       }
     }
 
@@ -477,25 +785,12 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
-    private void drainStderr(InputStream stderr) {
-      AgentOutput.eachLine(
-          stderr,
-          "agent-stderr-" + id,
-          line -> {
-            log.info("[agent {}] {}", id, line);
-            synchronized (stderrTail) {
-              stderrTail.addLast(line);
-              if (stderrTail.size() > STDERR_TAIL_LINES) {
-                stderrTail.removeFirst();
-              }
-            }
-          });
+    private void drainStderr(InputStream in, AgentLog log) {
+      AgentOutput.eachLine(in, "agent-stderr-" + id, log::add);
     }
 
     private String stderrSummary() {
-      synchronized (stderrTail) {
-        return stderrTail.isEmpty() ? "no output" : stderrTail.getLast();
-      }
+      return stderr.last();
     }
 
     synchronized void stop(String why) {
@@ -552,6 +847,32 @@ public final class LocalSandboxProvider implements SandboxProvider {
         }
         launcher.stopped(spec);
         spec = null;
+      }
+    }
+  }
+
+  /** An agent's stderr: logged under its sandbox's id, the last lines kept to explain a failure. */
+  private static final class AgentLog {
+    volatile String id; // a spare's until a sandbox takes it
+    private final Deque<String> tail = new ArrayDeque<>();
+
+    AgentLog(String id) {
+      this.id = id;
+    }
+
+    void add(String line) {
+      log.info("[agent {}] {}", id, line);
+      synchronized (tail) {
+        tail.addLast(line);
+        if (tail.size() > STDERR_TAIL_LINES) {
+          tail.removeFirst();
+        }
+      }
+    }
+
+    String last() {
+      synchronized (tail) {
+        return tail.isEmpty() ? "no output" : tail.getLast();
       }
     }
   }

@@ -133,6 +133,7 @@ class ConfigLoaderTest {
               limits: {max-processes: 64, memory: 512m, cpus: "0.5", max-open-files: 1024}
               java-command: /usr/bin/java
               startup-cache: false
+              spare-agents: 2
             env:
               extra: [MY_*, CI]
             forwarding:
@@ -178,7 +179,8 @@ class ConfigLoaderTest {
                 new GatewayConfig.UidRange(500_000, 500_999),
                 new GatewayConfig.SandboxLimits(64, 512L << 20, 0.5, 1024),
                 "/usr/bin/java",
-                false));
+                false,
+                2));
     assertThat(c.env().patterns())
         .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
     assertThat(c.forwarding().remote()).isFalse();
@@ -214,7 +216,7 @@ class ConfigLoaderTest {
                     data-dir: 12
                     prot: 22
                     agent: {connect-timeout: soon}
-                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, limits: {memory: 1t, cpus: lots}}
+                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, limits: {memory: 1t, cpus: lots}, spare-agents: 99}
                     env: {allow: [LANG, 3], extra: [bad-name]}
                     limits: {max-pty-cols: "80", max-pty-rows: 99999999999}
                     forwarding: {local: yes, permit-open: [nowhere]}
@@ -240,6 +242,7 @@ class ConfigLoaderTest {
                   .contains("local.limits.memory: must be a size such as 512m, 2g")
                   .contains("local.limits.cpus: must be a number such as 1 or 0.5, got 'lots'")
                   .contains("local.idle-timeout: must be > 0")
+                  .contains("local.spare-agents: must be 0..16, got 99")
                   .contains("env.allow[1]: must be a non-empty string, got 3")
                   .contains("env: bad name pattern 'bad-name'")
                   .contains("limits.max-pty-cols: must be an integer, got '80'")
@@ -257,7 +260,7 @@ class ConfigLoaderTest {
                   .contains(
                       "auth.certificate-principals: must be a list of sandbox, owner, any,"
                           + " got 'everyone'");
-              assertThat(e.problems()).hasSize(24);
+              assertThat(e.problems()).hasSize(25);
               assertThat(e.getMessage()).doesNotContain("\n");
             });
   }

@@ -37,7 +37,8 @@ class AgentLifecycleTest {
     Path data = dir.resolve("data");
     Path key = ownerWithSandboxes(data, "carol", "one", "two");
     Path config = dir.resolve("gateway.yaml");
-    Files.writeString(config, "local:\n  idle-timeout: 2s\n  startup-cache: false\n");
+    Files.writeString(
+        config, "local:\n  idle-timeout: 2s\n  startup-cache: false\n  spare-agents: 0\n");
 
     int port = startGateway(data, config);
     OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
@@ -74,7 +75,7 @@ class AgentLifecycleTest {
     Path data = dir.resolve("data");
     Path key = ownerWithSandboxes(data, "erin", "kept");
     Path config = dir.resolve("gateway.yaml");
-    Files.writeString(config, "local:\n  startup-cache: false\n");
+    Files.writeString(config, "local:\n  startup-cache: false\n  spare-agents: 0\n");
     int port = startGateway(data, config);
     OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
     try (SshTerminal session = SshTerminal.open(ssh, "kept+work")) {
@@ -116,7 +117,7 @@ class AgentLifecycleTest {
     Path data = dir.resolve("data");
     Path key = ownerWithSandboxes(data, "dave");
     Path config = dir.resolve("gateway.yaml");
-    Files.writeString(config, "local:\n  startup-cache: true\n");
+    Files.writeString(config, "local:\n  startup-cache: true\n  spare-agents: 0\n");
     int port = startGateway(data, config);
     Path cacheDir = data.resolve("run/.aot");
     Eventually.until(
@@ -153,6 +154,45 @@ class AgentLifecycleTest {
     String maps =
         Files.readString(Path.of("/proc", Long.toString(jvms.get(jvms.size() - 1).pid()), "maps"));
     assertThat(maps).contains("/opt/sandbox-agent/agent.aot");
+  }
+
+  @Test
+  void aSpareAgentEndsWithAKilledGatewayAndTheNextRemovesWhatItLeft() throws Exception {
+    Path data = dir.resolve("data");
+    Path key = ownerWithSandboxes(data, "frank", "fresh");
+    Path config = dir.resolve("gateway.yaml");
+    Files.writeString(config, "local:\n  startup-cache: false\n  spare-agents: 1\n");
+    startGateway(data, config);
+    waitUntil(() -> spares(data).size() == 1, "a spare agent to listen");
+    Path left = spares(data).get(0);
+    List<ProcessHandle> spare = agentsOf(gateway);
+    assertThat(spare).extracting(p -> commandLine(p.pid())).anyMatch(c -> c.contains("AgentMain"));
+
+    gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    waitUntil(
+        () -> spare.stream().noneMatch(ProcessHandle::isAlive),
+        "the spare agent to exit with its gateway");
+    assertThat(data.resolve("sandboxes").resolve(left.getFileName())).isDirectory();
+
+    int port = startGateway(data, config);
+    waitUntil(
+        () -> !Files.exists(left) && spares(data).size() == 1,
+        "the next gateway to remove the spare left behind and start its own");
+    assertThat(data.resolve("sandboxes").resolve(left.getFileName())).doesNotExist();
+    OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
+    OpenSsh.Result named = ssh.ssh("fresh", "hostname");
+    assertThat(named.stdout()).as(named.stderr()).isEqualTo("fresh\n");
+  }
+
+  /** The run dirs of spare agents that listen on their socket. */
+  private static List<Path> spares(Path data) {
+    try (Stream<Path> dirs = Files.list(data.resolve("run"))) {
+      return dirs.filter(d -> d.getFileName().toString().startsWith(".spare-"))
+          .filter(d -> Files.exists(d.resolve("agent").resolve("agent.sock")))
+          .toList();
+    } catch (IOException e) {
+      return List.of();
+    }
   }
 
   private static List<Path> cacheFiles(Path dir) {

@@ -154,7 +154,10 @@ public final class GatewayFixture implements AutoCloseable {
             .withLimits(limits)
             // On when PackagedAgents has the cache trained once for this JVM: a training run per
             // gateway would cost seconds of CPU each.
-            .withStartupCache(false),
+            .withStartupCache(false)
+            // Off but in SpareAgentTest: a spare is an idle agent JVM per gateway, started as the
+            // gateway starts, and most tests want their sandbox's own start.
+            .withSpareAgents(0),
         d.env(),
         d.limits(),
         forwarding,
