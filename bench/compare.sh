@@ -14,8 +14,9 @@
 #   - exec download/upload, sftp put/get, scp put and -L/-R port forwarding, each once with the
 #     client's default cipher (stock OpenSSH asks for chacha20-poly1305 first) and once with
 #     aes128-gcm forced, as MB/s and as server CPU seconds per GB moved;
-#   - memory when idle after the load: the main server process, the sandbox agent, the whole
-#     server process tree, and what one idle PTY session adds.
+#   - memory when idle after the load: the main server process, the sandbox agent (RSS, and its
+#     private memory: what one more sandbox costs), the whole server process tree (the gateway's
+#     includes its spare agent), and what one idle PTY session adds.
 # --json FILE also writes every row (name, unit, better, sshd, gateway, ratio) to FILE, for
 # bench/chart.py. --quick uses smaller transfers and fewer runs (a few minutes). --only takes a
 # comma-separated subset of the groups connect, echo, bulk, memory and cold, for working on one
@@ -156,6 +157,20 @@ def pss_kb(pid):
         pass
     return 0
 
+def private_kb(pid):
+    # What the process holds alone (USS): what one more process of its kind costs. Its RSS also
+    # counts the pages it shares with the others (an agent: the JVM's code and the AOT cache's
+    # read-only part, shared with every other agent and the gateway's JVM).
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
 def agent(root, uid):
     # The sandbox's agent JVM: the gateway's descendant running AgentMain as the sandbox's uid
     # (the bwrap processes above it carry the same command line, but are not java).
@@ -262,6 +277,8 @@ if cmd == "cpu-ns":
     print(cpu_ns(int(args[0])))
 elif cmd == "rss-kb":
     print(rss_kb(int(args[0])))
+elif cmd == "private-kb":
+    print(private_kb(int(args[0])))
 elif cmd == "tree-pss-kb":
     print(sum(pss_kb(p) for p in tree(int(args[0]))))
 elif cmd == "agent":
@@ -559,6 +576,8 @@ AGENT_PID=$(helper agent "$GW_PID" "$(stat -c %u "$GW_HOME")")
 row "main server process RSS, idle after load" MB lower "$(mb "$(helper rss-kb "$SSHD_PID")")" "$(mb "$(helper rss-kb "$GW_PID")")"
 row "sandbox agent RSS, idle after load" MB lower "n/a" \
   "$([ "$AGENT_PID" != 0 ] && mb "$(helper rss-kb "$AGENT_PID")" || echo "not found")"
+row "sandbox agent private memory (USS), idle after load" MB lower "n/a" \
+  "$([ "$AGENT_PID" != 0 ] && mb "$(helper private-kb "$AGENT_PID")" || echo "not found")"
 row "whole server process tree PSS, idle after load" MB lower \
   "$(mb "$(helper tree-pss-kb "$SSHD_PID")")" "$(mb "$(helper tree-pss-kb "$GW_PID")")"
 
