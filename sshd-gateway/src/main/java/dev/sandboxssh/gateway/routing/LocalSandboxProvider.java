@@ -568,6 +568,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         return false;
       }
       long started = System.nanoTime();
+      Path spareRun = spare.run;
       try {
         synchronized (spare) {
           if (!spare.isRunning()) {
@@ -618,6 +619,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
       } catch (IOException | SandboxUnreachableException | RuntimeException e) {
         log.warn("sandbox {}: the spare agent it took failed, starting one: {}", id, e.toString());
         stopQuietly();
+        try {
+          deleteTree(spareRun); // if it was not renamed yet
+        } catch (IOException left) {
+          log.debug("spare agent {}: its run dir stays: {}", spare.id, left.toString());
+        }
         return false;
       } finally {
         topUpSpares();
