@@ -374,9 +374,9 @@ login() { if [ "$1" = base ]; then echo "$BASE_USER@127.0.0.1"; else echo bench@
 
 wait_up() { for _ in $(seq 1 100); do "$@" true 2>/dev/null && return 0; sleep 0.2; done; echo "server did not come up" >&2; cat "$WORK"/*.log >&2; exit 1; }
 wait_up base
-wait_up gw
 # The gateway makes its agent start-up cache in the background at its first start (JDK 25);
-# wait for it so that its CPU does not land in the first rows and cold connects use it.
+# wait for it so that its CPU does not land in the first rows, and so that the bench sandbox's
+# agent, like every later one, starts from it.
 for _ in $(seq 1 600); do grep -q "agent start-up cache" "$WORK/gateway.log" && break; sleep 0.2; done
 STARTUP_CACHE=$(grep -o "agent start-up cache.*" "$WORK/gateway.log" | head -1 | cut -c1-120)
 # Then the spare agent starts (local.spare-agents, 1 by default as root); wait for it too. The n-th
@@ -389,6 +389,9 @@ spare_ready() {
   done
 }
 spare_ready 1
+# The bench sandbox is new: its first login takes that spare, and the gateway starts the next.
+wait_up gw
+spare_ready 2
 # The sandbox's home on this host (for checking uploads without another login): its directory
 # under the data dir, owned by the sandbox's own uid.
 GW_HOME="$WORK/data/sandboxes/bench"
@@ -638,15 +641,15 @@ done
 cold_ms() { local t0 t1; t0=$(now_ns); ssh "${SSH_OPTS[@]}" -p "$GW_PORT" "$1@127.0.0.1" true || return 1; t1=$(now_ns); echo $(( (t1 - t0) / 1000000 )); }
 : > "$WORK/c.base"; : > "$WORK/c.new"; : > "$WORK/c.used"
 for i in $(seq "$RUNS_COLD"); do
-  spare_ready "$i"
+  spare_ready "$((i + 1))"
   connect_ms base >> "$WORK/c.base" || true
   cold_ms "new$i" >> "$WORK/c.new" || echo failed >> "$WORK/c.new"
-  spare_ready "$((i + 1))"
+  spare_ready "$((i + 2))"
   connect_ms base >> "$WORK/c.base" || true
   cold_ms "used$i" >> "$WORK/c.used" || echo failed >> "$WORK/c.used"
 done
 cold_of() { if grep -q failed "$1"; then echo failed; else median < "$1"; fi; }
-SPARES_TAKEN=$(grep -c "(a spare agent, started ahead)" "$WORK/gateway.log" || true)
+SPARES_TAKEN=$(grep -cE "agent started: sandbox=new[0-9]+ .*a spare agent" "$WORK/gateway.log" || true)
 if [ "$RUNS_COLD" != 0 ]; then
   row "connect + true, new sandbox (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.new")"
   row "connect + true, agent not running, median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.used")"
