@@ -28,6 +28,8 @@ class IsolatedAgentLauncherTest {
               "no namespaces: bubblewrap (bwrap) is not installed; sandbox processes see the host")
           .anyMatch(line -> line.startsWith("no network namespace:"));
       assertThat(launcher.confined()).isFalse();
+      // An unconfined agent knows its sandbox by a host path: no spare can become another's.
+      assertThat(launcher.reassigns()).isFalse();
     }
   }
 
@@ -76,6 +78,7 @@ class IsolatedAgentLauncherTest {
       assertThat(launcher.missing())
           .hasSize(1)
           .allMatch(l -> l.startsWith("local.isolation is off"));
+      assertThat(launcher.reassigns()).isFalse();
     }
   }
 
