@@ -163,14 +163,15 @@ public final class LocalSandboxProvider implements SandboxProvider {
 
   /**
    * Removes what spare agents of an earlier gateway on this data dir left (they exit with it), then
-   * starts keeping spares; call it once the agents' start-up cache is ready, or spares would start
-   * without it.
+   * starts keeping spares if configured; call it once the agents' start-up cache is ready, or
+   * spares would start without it.
    */
   public void startSpares() {
+    // Also with spares off now: each left directory would keep a uid of the range taken.
+    removeLeftSpares();
     if (spareAgents == 0) {
       return;
     }
-    removeLeftSpares();
     synchronized (this) {
       sparesOn = true;
     }
