@@ -25,7 +25,8 @@ public final class LogCapture implements AutoCloseable {
 
   /** The formatted messages so far. */
   public List<String> messages() {
-    synchronized (appender.list) {
+    // The appender's own lock: AppenderBase.doAppend is synchronized on it while it adds.
+    synchronized (appender) {
       return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
   }
@@ -37,7 +38,7 @@ public final class LogCapture implements AutoCloseable {
 
   /** Forgets what was collected. */
   public void clear() {
-    synchronized (appender.list) {
+    synchronized (appender) {
       appender.list.clear();
     }
   }
