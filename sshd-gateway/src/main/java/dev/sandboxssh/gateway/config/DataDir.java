@@ -113,6 +113,18 @@ public record DataDir(Path root) {
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       return false;
     }
+    deleteTree(dir);
+    return true;
+  }
+
+  /**
+   * Deletes {@code dir} and everything in it, if it exists. Symbolic links inside are removed,
+   * never followed; directories made unreadable are opened up first.
+   */
+  public static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
     Files.walkFileTree(
         dir,
         new SimpleFileVisitor<>() {
@@ -138,7 +150,6 @@ public record DataDir(Path root) {
             return FileVisitResult.CONTINUE;
           }
         });
-    return true;
   }
 
   /** Sets mode 0700 where the file system knows POSIX modes. */

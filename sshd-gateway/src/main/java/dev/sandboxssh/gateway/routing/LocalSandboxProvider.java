@@ -10,11 +10,9 @@ import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -25,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -188,7 +187,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       try (var entries = Files.list(parent)) {
         for (Path dir : (Iterable<Path>) entries::iterator) {
           if (dir.getFileName().toString().startsWith(SPARE_PREFIX)) {
-            deleteTree(dir);
+            DataDir.deleteTree(dir);
           }
         }
       } catch (IOException e) {
@@ -214,7 +213,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private void startSpare() {
     byte[] name = new byte[6];
     RANDOM.nextBytes(name);
-    String id = SPARE_PREFIX + java.util.HexFormat.of().formatHex(name);
+    String id = SPARE_PREFIX + HexFormat.of().formatHex(name);
     LocalAgent spare =
         new LocalAgent(id, dataDir.sandboxes().resolve(id), dataDir.run().resolve(id));
     boolean ready = false;
@@ -354,29 +353,14 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
-  /** Deletes {@code dir} and everything in it, never following a link. */
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    Files.walkFileTree(
-        dir,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-            Files.delete(f);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.delete(d);
-            return FileVisitResult.CONTINUE;
-          }
-        });
+  /**
+   * Whether {@code socket} is a socket itself. Threat: the socket's directory belongs to the
+   * sandbox, which could swap the socket for a link to some other socket on the host (the gateway
+   * would follow it as root).
+   */
+  private static boolean isSocket(Path socket) throws IOException {
+    return Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+        .isOther();
   }
 
   /** Whether a sandbox directory never held anything: absent, or an empty directory. */
@@ -523,25 +507,14 @@ public final class LocalSandboxProvider implements SandboxProvider {
         Files.writeString(run.resolve(PID_FILE), Long.toString(process.pid()));
         drainStderr(process.getErrorStream(), stderr);
         awaitListening(process);
-        // Threat: the socket's directory belongs to the sandbox, which could swap the socket for
-        // a link to some other socket on the host (the gateway would follow it as root).
-        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
-            .isOther()) {
+        if (!isSocket(socket)) {
           throw new SandboxUnreachableException(
               "sandbox " + id + " is not running: its agent socket is not a socket", null);
         }
         launcher.listening(spec, process);
         connect(socket, secret);
         AgentProbe.check(id, client, connectTimeout);
-        events.agentStarted(Duration.ofNanos(System.nanoTime() - started));
-        log.info(
-            "agent started: sandbox={} pid={} in {} ms ({})",
-            id,
-            process.pid(),
-            (System.nanoTime() - started) / 1_000_000,
-            launcher.confined() ? "confined" : "unconfined");
-        Process watched = process;
-        watched.onExit().thenAccept(p -> onExit(p));
+        serving(started, launcher.confined() ? "confined" : "unconfined");
       } catch (IOException e) {
         stopQuietly();
         throw new SandboxUnreachableException(
@@ -550,6 +523,21 @@ public final class LocalSandboxProvider implements SandboxProvider {
         stopQuietly();
         throw e;
       }
+    }
+
+    /**
+     * Reports the agent {@code process} serving since {@code started}, and watches for its exit.
+     */
+    private void serving(long started, String how) {
+      events.agentStarted(Duration.ofNanos(System.nanoTime() - started));
+      log.info(
+          "agent started: sandbox={} pid={} in {} ms ({})",
+          id,
+          process.pid(),
+          (System.nanoTime() - started) / 1_000_000,
+          how);
+      Process watched = process;
+      watched.onExit().thenAccept(p -> onExit(p));
     }
 
     /**
@@ -596,32 +584,23 @@ public final class LocalSandboxProvider implements SandboxProvider {
           spare.spec = null;
           spare.closeClient();
           // A run dir left by an earlier agent of this id has nothing running any more.
-          deleteTree(run);
+          DataDir.deleteTree(run);
           Files.move(from.runDir(), run, StandardCopyOption.ATOMIC_MOVE);
           spec = new LocalAgentSpec(id, home, run, socket, token);
           launcher.reassigned(from, spec);
         }
-        // The same threat as at a start: the socket's directory belongs to the sandbox.
-        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
-            .isOther()) {
+        if (!isSocket(socket)) {
           throw new IOException("its agent socket is not a socket");
         }
         connect(socket, Files.readString(token, StandardCharsets.UTF_8).strip());
         AgentProbe.check(id, client, connectTimeout);
-        events.agentStarted(Duration.ofNanos(System.nanoTime() - started));
-        log.info(
-            "agent started: sandbox={} pid={} in {} ms (a spare agent, started ahead)",
-            id,
-            handle.pid(),
-            (System.nanoTime() - started) / 1_000_000);
-        Process watched = process;
-        watched.onExit().thenAccept(p -> onExit(p));
+        serving(started, "a spare agent, started ahead");
         return true;
       } catch (IOException | SandboxUnreachableException | RuntimeException e) {
         log.warn("sandbox {}: the spare agent it took failed, starting one: {}", id, e.toString());
         stopQuietly();
         try {
-          deleteTree(spareRun); // if it was not renamed yet
+          DataDir.deleteTree(spareRun); // if it was not renamed yet
         } catch (IOException left) {
           log.debug("spare agent {}: its run dir stays: {}", spare.id, left.toString());
         }
@@ -655,8 +634,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
         stopQuietly();
       }
       try {
-        deleteTree(home);
-        deleteTree(run);
+        DataDir.deleteTree(home);
+        DataDir.deleteTree(run);
       } catch (IOException e) {
         log.info("spare agent {}: its directories stay: {}", id, e.toString());
       }
@@ -693,9 +672,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       // Only an agent that answers with its run dir's token is trusted, and nothing is killed by a
       // pid alone: the pid may since belong to another process.
       try {
-        // The same threat as at a start: the socket's directory belongs to the sandbox.
-        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
-            .isOther()) {
+        if (!isSocket(socket)) {
           throw new IOException("its agent socket is not a socket");
         }
         String secret = Files.readString(token, StandardCharsets.UTF_8).strip();
