@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.routing;
 
+import dev.sandboxssh.gateway.routing.unix.SocketHandle;
 import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.sdk.CommandHandle;
 import dev.sandboxssh.sdk.CommandOptions;
@@ -182,9 +183,11 @@ final class AgentStartupCache {
    * 200 ms more. A failure here costs only that.
    */
   private static void exercise(LocalAgentSpec spec) {
-    try (Sandbox agent =
-        Sandbox.connect(
-            "unix:" + spec.socket(), Files.readString(spec.tokenFile(), StandardCharsets.UTF_8))) {
+    try (SocketHandle socket = SocketHandle.open(spec.socket());
+        Sandbox agent =
+            Sandbox.connect(
+                "unix:" + socket.path(),
+                Files.readString(spec.tokenFile(), StandardCharsets.UTF_8))) {
       agent.awaitReady(Duration.ofSeconds(LISTEN_TIMEOUT_SECONDS));
       UnixDescriptorSocket fds = new UnixDescriptorSocket(spec.socket().resolveSibling("fds.sock"));
       for (boolean terminal : new boolean[] {false, true}) {

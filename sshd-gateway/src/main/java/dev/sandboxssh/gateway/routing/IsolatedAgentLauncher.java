@@ -56,6 +56,9 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private static final Path INNER_TOKEN = Path.of("/run/sandbox-agent.token");
   private static final String INNER_OPT = "/opt/sandbox-agent";
 
+  /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
+  private static final int MAX_SOCKET_PATH = 107;
+
   /** The uid and gid of {@code user} inside, as in E2B's sandboxes. */
   private static final int INNER_UID = 1000;
 
@@ -526,13 +529,20 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       Path home = Path.of(stage.source(spec.sandboxDir(), "home"));
       Path run = Path.of(stage.source(agentDir, "agent"));
       agentHome = home.toString();
+      // This agent binds its socket at a host path (a confined one binds /run/sandbox-agent's);
+      // the gateway connects through a handle, whatever the length.
+      Path socket = run.resolve(spec.socket().getFileName());
+      if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+        throw new IOException(
+            "socket path too long for a unix socket (" + socket + "); use a shorter --data-dir");
+      }
       inner.addAll(
           AgentCommand.build(
               java,
               agentCp,
               jvmOptions,
               run,
-              run.resolve(spec.socket().getFileName()),
+              socket,
               Path.of(stage.source(spec.tokenFile(), "token")),
               home,
               home));

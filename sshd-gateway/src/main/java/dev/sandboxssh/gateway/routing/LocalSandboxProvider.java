@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.DataDir;
 import dev.sandboxssh.gateway.events.GatewayEvents;
+import dev.sandboxssh.gateway.routing.unix.SocketHandle;
 import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.gateway.store.SandboxRecord;
 import dev.sandboxssh.sdk.CommandOptions;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -65,9 +65,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
 
   /** The name prefix of a spare agent's sandbox directory and run dir: no sandbox id has a dot. */
   private static final String SPARE_PREFIX = ".spare-";
-
-  /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
-  private static final int MAX_SOCKET_PATH = 107;
 
   private final DataDir dataDir;
   private final AgentLauncher launcher;
@@ -353,16 +350,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
-  /**
-   * Whether {@code socket} is a socket itself. Threat: the socket's directory belongs to the
-   * sandbox, which could swap the socket for a link to some other socket on the host (the gateway
-   * would follow it as root).
-   */
-  private static boolean isSocket(Path socket) throws IOException {
-    return Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
-        .isOther();
-  }
-
   /** Whether a sandbox directory never held anything: absent, or an empty directory. */
   private static boolean neverUsed(Path home) throws IOException {
     if (!Files.exists(home, LinkOption.NOFOLLOW_LINKS)) {
@@ -390,6 +377,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     private boolean left; // the gateway stopped and left this agent running
     private LocalAgentSpec spec;
     private volatile Sandbox client;
+    private SocketHandle socketHandle; // open while client is
     private volatile DescriptorSocket descriptors;
     // Moves with the process when a sandbox takes a spare agent.
     private AgentLog stderr;
@@ -482,15 +470,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
       if (!id.startsWith(SPARE_PREFIX) && spareAgents > 0 && takeSpareFor(socket, token)) {
         return;
       }
-      if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
-        throw new SandboxUnreachableException(
-            "sandbox "
-                + id
-                + " is not running: socket path too long for a unix socket ("
-                + socket
-                + "); use a shorter --data-dir",
-            null);
-      }
       try {
         Files.createDirectories(home);
         Files.createDirectories(run);
@@ -507,10 +486,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
         Files.writeString(run.resolve(PID_FILE), Long.toString(process.pid()));
         drainStderr(process.getErrorStream(), stderr);
         awaitListening(process);
-        if (!isSocket(socket)) {
-          throw new SandboxUnreachableException(
-              "sandbox " + id + " is not running: its agent socket is not a socket", null);
-        }
         launcher.listening(spec, process);
         connect(socket, secret);
         AgentProbe.check(id, client, connectTimeout);
@@ -589,9 +564,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
           spec = new LocalAgentSpec(id, home, run, socket, token);
           launcher.reassigned(from, spec);
         }
-        if (!isSocket(socket)) {
-          throw new IOException("its agent socket is not a socket");
-        }
         connect(socket, Files.readString(token, StandardCharsets.UTF_8).strip());
         AgentProbe.check(id, client, connectTimeout);
         serving(started, "a spare agent, started ahead");
@@ -646,10 +618,20 @@ public final class LocalSandboxProvider implements SandboxProvider {
         client.close();
         client = null;
       }
+      if (socketHandle != null) {
+        socketHandle.close();
+        socketHandle = null;
+      }
     }
 
-    private void connect(Path socket, String secret) {
-      client = Sandbox.connect("unix:" + socket, secret);
+    /**
+     * Connects to the agent's sockets through handles on them: whatever their paths' length, and
+     * never through a link the sandbox put there.
+     */
+    private void connect(Path socket, String secret) throws IOException {
+      socketHandle = SocketHandle.open(socket);
+      // The channel reconnects by this path on its own; the handle lives as long as the client.
+      client = Sandbox.connect("unix:" + socketHandle.path(), secret);
       UnixDescriptorSocket fds = new UnixDescriptorSocket(socket.resolveSibling("fds.sock"));
       // -L/-R connections and SFTP's files, like commands' stdio, skip the agent.
       client.network().handOffTo(fds::takeSocket);
@@ -672,9 +654,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
       // Only an agent that answers with its run dir's token is trusted, and nothing is killed by a
       // pid alone: the pid may since belong to another process.
       try {
-        if (!isSocket(socket)) {
-          throw new IOException("its agent socket is not a socket");
-        }
         String secret = Files.readString(token, StandardCharsets.UTF_8).strip();
         connect(socket, secret);
         AgentProbe.check(id, client, connectTimeout);
@@ -691,10 +670,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
             "sandbox {}: the agent an earlier gateway left does not answer ({}); starting anew",
             id,
             e.getMessage());
-        if (client != null) {
-          client.close();
-          client = null;
-        }
+        closeClient();
         handle = null;
         spec = null;
         return false;
@@ -716,10 +692,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
      */
     synchronized void leave() {
       log.info("leaving the agent of sandbox {} running for its named sessions", id);
-      if (client != null) {
-        client.close();
-        client = null;
-      }
+      closeClient();
       if (process != null) {
         try {
           // What this gateway's exit would do: the agent sees its parent go and stays only for
@@ -785,10 +758,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     private void stopQuietly() {
-      if (client != null) {
-        client.close();
-        client = null;
-      }
+      closeClient();
       if (handle != null) {
         ProcessHandle h = handle;
         Process p = process;

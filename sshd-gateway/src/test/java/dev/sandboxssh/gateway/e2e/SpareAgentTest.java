@@ -26,14 +26,20 @@ class SpareAgentTest {
 
   @Test
   void aNewSandboxTakesTheSpareAndOneWithFilesStartsItsOwn() throws Exception {
+    // Deep enough, wherever the checkout is, that a spare's socket path passes the 107 bytes of
+    // sun_path: the gateway connects through a handle on the socket, not by its path.
+    Path deep = Files.createDirectories(dir.resolve("a-long-data-dir-".repeat(4)));
     Path sandboxes;
     try (GatewayFixture gateway =
-        GatewayFixture.start(dir, c -> c.withLocal(c.local().withSpareAgents(1)))) {
+        GatewayFixture.start(deep, c -> c.withLocal(c.local().withSpareAgents(1)))) {
       LocalSandboxProvider local = gateway.app().localProvider();
       sandboxes = gateway.sandboxDir(GatewayFixture.SANDBOX).getParent();
       Eventually.until(
           "a spare agent to be ready", Timeouts.EVENTUALLY, () -> local.readySpares() == 1);
       Path spare = onlySpare(sandboxes);
+      Path spareSocket =
+          sandboxes.resolveSibling("run").resolve(spare.getFileName()).resolve("agent/agent.sock");
+      assertThat(spareSocket.toString().length()).isGreaterThan(107);
       int spareUid = uid(spare);
 
       // demo has never run: its first login takes the spare, renamed to it.

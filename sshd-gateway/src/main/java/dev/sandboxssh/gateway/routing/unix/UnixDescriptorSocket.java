@@ -80,17 +80,9 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
     }
     int[] fds = new int[count];
     Arrays.fill(fds, -1);
-    int target = -1;
     int socket = -1;
-    try {
-      // Threat: the socket's directory belongs to the sandbox, which could swap the socket for a
-      // link to some other socket on the host; the gateway, as root, would connect there. So the
-      // file is opened without following links, checked, and connected through that very handle.
-      target = Posix.C.open(path.toString(), Posix.O_PATH | Posix.O_NOFOLLOW | Posix.O_CLOEXEC);
-      Path handle = Path.of("/proc/self/fd/" + target);
-      if (!Files.readAttributes(handle, BasicFileAttributes.class).isOther()) {
-        throw new IOException(path + " is not a socket");
-      }
+    // Opened without following links and checked: see SocketHandle for the threat.
+    try (SocketHandle target = SocketHandle.open(path)) {
       socket = Posix.C.socket(Posix.AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
       try (Memory timeout = new Memory(16)) {
         timeout.setLong(0, ANSWER_SECONDS);
@@ -100,7 +92,7 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
       try (Memory address = new Memory(2 + SUN_PATH)) {
         address.clear();
         address.setShort(0, (short) Posix.AF_UNIX);
-        byte[] bytes = handle.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = target.path().getBytes(StandardCharsets.UTF_8);
         address.write(2, bytes, 0, bytes.length);
         Posix.C.connect(socket, address, 2 + bytes.length + 1);
       }
@@ -124,9 +116,6 @@ public final class UnixDescriptorSocket implements DescriptorSocket {
       }
       if (socket >= 0) {
         Posix.C.close(socket);
-      }
-      if (target >= 0) {
-        Posix.C.close(target);
       }
     }
   }
