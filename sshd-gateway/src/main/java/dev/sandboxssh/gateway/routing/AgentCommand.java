@@ -84,6 +84,10 @@ final class AgentCommand {
     cmd.add("-XX:MaxHeapFreeRatio=30");
     cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1");
     cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1");
+    // Netty emits JFR events for its buffer pool when JFR is available; loading the first event
+    // class starts JFR's event machinery (metadata, bytecode generation) on the agent's first
+    // connection: 70 ms of a cold agent's first answer, for events no one records.
+    cmd.add("-Dio.grpc.netty.shaded.io.netty.jfr.enabled=false");
     cmd.add("-Xmx256m");
     cmd.add("-XX:MaxDirectMemorySize=128m");
     // A local agent hands bulk bytes to the gateway (descriptor hand-off) and serves only

@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.routing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -27,5 +28,27 @@ class AgentCommandTest {
     String[] dirs = given.get(0).substring(LIBRARY_PATH.length()).split(File.pathSeparator);
     assertThat(Arrays.stream(dirs).map(Path::of))
         .anyMatch(d -> Files.exists(d.resolve("libc.so.6")));
+  }
+
+  @Test
+  void theAgentsNettyEmitsNoJfrEvents() throws Exception {
+    Path dir = Path.of("/tmp/agent");
+    List<String> cmd =
+        new AgentCommand(null)
+            .build(dir, dir.resolve("agent.sock"), dir.resolve("token"), dir, dir);
+
+    String property = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+    assertThat(cmd.indexOf("-D" + property + "=false"))
+        .isPositive()
+        .isLessThan(cmd.indexOf(AgentCommand.MAIN_CLASS));
+    // The name the shaded netty on the agent's classpath reads: a netty that renamed it would
+    // start JFR's machinery on every cold agent's first connection again.
+    try (var in =
+        getClass()
+            .getResourceAsStream(
+                "/io/grpc/netty/shaded/io/netty/util/internal/PlatformDependent.class")) {
+      assertThat(in).isNotNull();
+      assertThat(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1)).contains(property);
+    }
   }
 }
