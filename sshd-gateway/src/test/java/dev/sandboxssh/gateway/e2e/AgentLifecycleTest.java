@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -24,6 +25,7 @@ class AgentLifecycleTest {
 
   @TempDir Path dir;
   private Process gateway;
+  private Supplier<String> gatewayLog = () -> "";
 
   @AfterEach
   void stopGateway() {
@@ -213,6 +215,7 @@ class AgentLifecycleTest {
   private int startGateway(Path data, Path config) throws Exception {
     PackagedGateway.Serving serving = PackagedGateway.serve(dir, data, config);
     gateway = serving.process();
+    gatewayLog = serving.logTail();
     return serving.port();
   }
 
@@ -271,12 +274,8 @@ class AgentLifecycleTest {
     }
   }
 
-  private static void waitUntil(java.util.function.BooleanSupplier condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Timeouts.EVENTUALLY.toNanos();
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-      Thread.sleep(100);
-    }
+  /** Waits for {@code condition}; a failure shows the gateway's last log lines. */
+  private void waitUntil(java.util.function.BooleanSupplier condition, String what) {
+    Eventually.until(gatewayLog, Timeouts.EVENTUALLY, condition, what);
   }
 }

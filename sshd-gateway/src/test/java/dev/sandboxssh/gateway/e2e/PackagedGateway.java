@@ -10,10 +10,13 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,8 +29,14 @@ final class PackagedGateway {
 
   private static final Pattern LISTENING = Pattern.compile("gateway listening on [^:]+:(\\d+)");
 
-  /** A running {@code serve} and the port it printed. */
-  record Serving(Process process, int port) {}
+  /** Log lines of a gateway kept for a failure's message: the last ones, bounded. */
+  private static final int LOG_TAIL = 60;
+
+  /**
+   * A running {@code serve}, the port it printed, and its last log lines so far (for a failing
+   * wait's message: what the gateway said when a condition never came).
+   */
+  record Serving(Process process, int port, Supplier<String> logTail) {}
 
   private PackagedGateway() {}
 
@@ -84,12 +93,19 @@ final class PackagedGateway {
             .redirectOutput(dir.resolve("gateway.out").toFile())
             .start();
     CompletableFuture<Integer> found = new CompletableFuture<>();
+    Deque<String> tail = new ArrayDeque<>();
     CompletableFuture.runAsync(
         () -> {
           try (BufferedReader err =
               new BufferedReader(
                   new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = err.readLine()) != null; ) {
+              synchronized (tail) {
+                if (tail.size() == LOG_TAIL) {
+                  tail.removeFirst();
+                }
+                tail.addLast(line);
+              }
               Matcher m = LISTENING.matcher(line);
               if (m.find()) {
                 found.complete(Integer.parseInt(m.group(1)));
@@ -112,6 +128,13 @@ final class PackagedGateway {
       process.destroyForcibly();
     }
     assertThat(port).as("the gateway printed its port").isPositive();
-    return new Serving(process, port);
+    return new Serving(
+        process,
+        port,
+        () -> {
+          synchronized (tail) {
+            return "\n" + String.join("\n", tail);
+          }
+        });
   }
 }

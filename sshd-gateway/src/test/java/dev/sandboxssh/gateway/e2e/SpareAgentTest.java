@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,12 +31,15 @@ class SpareAgentTest {
     // sun_path: the gateway connects through a handle on the socket, not by its path.
     Path deep = Files.createDirectories(dir.resolve("a-long-data-dir-".repeat(4)));
     Path sandboxes;
-    try (GatewayFixture gateway =
-        GatewayFixture.start(deep, c -> c.withLocal(c.local().withSpareAgents(1)))) {
+    try (LogCapture log = LogCapture.of(LocalSandboxProvider.class.getName());
+        GatewayFixture gateway =
+            GatewayFixture.start(deep, c -> c.withLocal(c.local().withSpareAgents(1)))) {
       LocalSandboxProvider local = gateway.app().localProvider();
       sandboxes = gateway.sandboxDir(GatewayFixture.SANDBOX).getParent();
+      // A spare that never comes says why in the failure: the provider's log.
+      Supplier<String> said = () -> String.join("\n", log.messages());
       Eventually.until(
-          "a spare agent to be ready", Timeouts.EVENTUALLY, () -> local.readySpares() == 1);
+          said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "a spare agent to be ready");
       Path spare = onlySpare(sandboxes);
       Path spareSocket =
           sandboxes.resolveSibling("run").resolve(spare.getFileName()).resolve("agent/agent.sock");
@@ -61,7 +65,7 @@ class SpareAgentTest {
 
       // The next spare: another directory, another uid.
       Eventually.until(
-          "the next spare agent to be ready", Timeouts.EVENTUALLY, () -> local.readySpares() == 1);
+          said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "the next spare to be ready");
       Path next = onlySpare(sandboxes);
       assertThat(uid(next)).isNotEqualTo(spareUid);
 
