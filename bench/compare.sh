@@ -145,31 +145,28 @@ def cpu_ns(root):
 def rss_kb(pid):
     return int(status(pid, "VmRSS"))
 
-def pss_kb(pid):
-    # Proportional set size: a page shared by k processes counts 1/k in each, so a tree's sum
-    # is what it really holds (RSS would count libc and libcrypto once per process).
+def rollup_kb(pid, *fields):
+    # The sum of the named fields of the process's smaps_rollup, in KB; 0 once it is gone.
+    total = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                if line.startswith(fields):
+                    total += int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return total
+
+def pss_kb(pid):
+    # Proportional set size: a page shared by k processes counts 1/k in each, so a tree's sum
+    # is what it really holds (RSS would count libc and libcrypto once per process).
+    return rollup_kb(pid, "Pss:")
 
 def private_kb(pid):
     # What the process holds alone (USS): what one more process of its kind costs. Its RSS also
     # counts the pages it shares with the others (an agent: the JVM's code and the AOT cache's
     # read-only part, shared with every other agent and the gateway's JVM).
-    total = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    total += int(line.split()[1])
-    except OSError:
-        pass
-    return total
+    return rollup_kb(pid, "Private_Clean:", "Private_Dirty:")
 
 def agent(root, uid):
     # The sandbox's agent JVM: the gateway's descendant running AgentMain as the sandbox's uid

@@ -484,7 +484,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         handle = process.toHandle();
         // The next gateway on this data dir finds the agent by it, if it outlives this one.
         Files.writeString(run.resolve(PID_FILE), Long.toString(process.pid()));
-        drainStderr(process.getErrorStream(), stderr);
+        drainStderr(process.getErrorStream());
         awaitListening(process);
         launcher.listening(spec, process);
         connect(socket, secret);
@@ -742,8 +742,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
-    private void drainStderr(InputStream in, AgentLog log) {
-      AgentOutput.eachLine(in, "agent-stderr-" + id, log::add);
+    private void drainStderr(InputStream in) {
+      // Bound to this start's log, which moves on with the process if a sandbox takes it.
+      AgentOutput.eachLine(in, "agent-stderr-" + id, stderr::add);
     }
 
     private String stderrSummary() {

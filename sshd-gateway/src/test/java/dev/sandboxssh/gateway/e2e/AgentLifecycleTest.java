@@ -167,6 +167,7 @@ class AgentLifecycleTest {
     startGateway(data, config);
     waitUntil(() -> spares(data).size() == 1, "a spare agent to listen");
     Path left = spares(data).get(0);
+    Path leftHome = data.resolve("sandboxes").resolve(left.getFileName());
     List<ProcessHandle> spare = agentsOf(gateway);
     assertThat(spare).extracting(p -> commandLine(p.pid())).anyMatch(c -> c.contains("AgentMain"));
 
@@ -174,13 +175,12 @@ class AgentLifecycleTest {
     waitUntil(
         () -> spare.stream().noneMatch(ProcessHandle::isAlive),
         "the spare agent to exit with its gateway");
-    assertThat(data.resolve("sandboxes").resolve(left.getFileName())).isDirectory();
+    assertThat(leftHome).isDirectory();
 
     // The next gateway keeps no spares, but still clears what the last one left: each left
     // directory would hold a uid of the range.
     Files.writeString(config, "local:\n  startup-cache: false\n  spare-agents: 0\n");
     int port = startGateway(data, config);
-    Path leftHome = data.resolve("sandboxes").resolve(left.getFileName());
     waitUntil(
         () -> !Files.exists(left) && !Files.exists(leftHome),
         "the next gateway to remove the spare's directories left behind");
