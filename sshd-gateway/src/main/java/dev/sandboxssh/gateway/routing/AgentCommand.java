@@ -13,6 +13,9 @@ import java.util.List;
 final class AgentCommand {
   static final String MAIN_CLASS = "dev.sandboxssh.agent.AgentMain";
 
+  /** The agent's SLF4J provider for one plain line per event on stderr. */
+  static final String LOG_PROVIDER = "dev.sandboxssh.agent.StderrLogProvider";
+
   private final String java;
   private final List<String> classpath;
 
@@ -129,8 +132,11 @@ final class AgentCommand {
     // pty4j and JNA unpack native libraries; keep them out of the sandbox user's home.
     cmd.add("-Djava.io.tmpdir=" + tmpDir);
     cmd.add("-Djna.tmpdir=" + tmpDir);
-    // The gateway logs the agent's stderr under its own timestamp and the sandbox id.
-    cmd.add("-Dsandbox.agent.logging=child");
+    // The gateway logs the agent's stderr under its own timestamp and the sandbox id. Named
+    // outright, the provider is also found without a scan of every jar for SLF4J's services.
+    cmd.add("-Dslf4j.provider=" + LOG_PROVIDER);
+    // SLF4J otherwise reports that choice on stderr at every start.
+    cmd.add("-Dslf4j.internal.verbosity=WARN");
     if (feature >= 21) {
       cmd.add("--enable-native-access=ALL-UNNAMED");
     }

@@ -63,7 +63,8 @@ public final class StandaloneAgent implements AutoCloseable {
             List.of(
                 java.toString(),
                 // Logs to stderr, as a gateway's local agents do; stdout carries "listening" alone.
-                "-Dsandbox.agent.logging=child",
+                "-Dslf4j.provider=dev.sandboxssh.agent.StderrLogProvider",
+                "-Dslf4j.internal.verbosity=WARN",
                 "-cp",
                 System.getProperty("java.class.path"),
                 "dev.sandboxssh.agent.AgentMain",

@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What the agent's command line tells its JVM. */
 class AgentCommandTest {
@@ -28,6 +30,27 @@ class AgentCommandTest {
     String[] dirs = given.get(0).substring(LIBRARY_PATH.length()).split(File.pathSeparator);
     assertThat(Arrays.stream(dirs).map(Path::of))
         .anyMatch(d -> Files.exists(d.resolve("libc.so.6")));
+  }
+
+  @Test
+  void anAgentThatCannotStartSaysWhyInOnePlainLineOnStderr(@TempDir Path dir) throws Exception {
+    // A token file that does not exist: the agent logs why it failed, and exits with 1.
+    List<String> cmd =
+        new AgentCommand(null)
+            .build(dir, dir.resolve("agent.sock"), dir.resolve("no-token"), dir, dir);
+    Process agent = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    String stderr = new String(agent.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(agent.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(agent.exitValue()).isEqualTo(1);
+    // The provider the command names, with no logback status lines or SLF4J warnings around it.
+    assertThat(stderr.lines().findFirst())
+        .hasValueSatisfying(
+            first ->
+                assertThat(first)
+                    .startsWith("ERROR d.s.agent.AgentMain - agent failed to start: ")
+                    .contains("no-token"));
+    assertThat(stderr).doesNotContain("SLF4J").doesNotContain("logback");
   }
 
   @Test
