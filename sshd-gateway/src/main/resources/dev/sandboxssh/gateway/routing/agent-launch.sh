@@ -35,12 +35,16 @@ if (( n > 0 )); then
     if [ -d "/proc/self/fd/${fds[$i]}" ]; then dirs+=("/tmp/.sandbox-ssh/${names[$i]}"); fi
   done
   mkdir -m 0755 "${dirs[@]}"
+  # The mounts at once, and each waited for, so that a failed one still stops the launch.
+  pids=()
   for i in "${!fds[@]}"; do
     src=/proc/self/fd/${fds[$i]} dst=/tmp/.sandbox-ssh/${names[$i]}
     if [ ! -d "$src" ]; then : > "$dst"; fi
-    mount --bind "$src" "$dst"
-    eval "exec ${fds[$i]}<&-"
+    mount --bind "$src" "$dst" &
+    pids+=("$!")
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  for fd in "${fds[@]}"; do eval "exec $fd<&-"; done
 fi
 if [ "${1:-}" = -- ]; then shift; fi
 if [ -n "$uid" ]; then
