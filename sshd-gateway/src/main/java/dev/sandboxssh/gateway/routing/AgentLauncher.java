@@ -14,10 +14,22 @@ public interface AgentLauncher extends AutoCloseable {
   Process launch(LocalAgentSpec spec) throws IOException;
 
   /**
-   * Called once the agent listens, before the first call reaches it: the moment to give its
-   * namespace what it could not have at launch (a network stack).
+   * Called once the agent listens, before the first call reaches it: the moment to start giving its
+   * namespace what it could not have at launch (a network stack). The gateway finishes the returned
+   * step before any user's call reaches the agent; its own health probe runs meanwhile.
    */
-  default void listening(LocalAgentSpec spec, Process agent) throws IOException {}
+  default Pending listening(LocalAgentSpec spec, Process agent) throws IOException {
+    return Pending.NONE;
+  }
+
+  /** The rest of a step that was started. */
+  interface Pending {
+    /** Nothing left to do. */
+    Pending NONE = () -> {};
+
+    /** Waits for the step to be done; throws if it failed. */
+    void finish() throws IOException;
+  }
 
   /**
    * Called when this gateway takes over the running agent of {@code spec} that an earlier gateway

@@ -729,10 +729,10 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   }
 
   @Override
-  public void listening(LocalAgentSpec spec, Process agent) throws IOException {
+  public Pending listening(LocalAgentSpec spec, Process agent) throws IOException {
     Running r = running.get(spec.sandboxId());
     if (r == null || r.info == null || slirp4netns == null) {
-      return;
+      return Pending.NONE;
     }
     long pid = childPid(r.info);
     // Threat: without --disable-host-loopback, 10.0.2.2 inside reaches every service on the
@@ -753,20 +753,22 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     r.slirp = slirp;
     // Its messages apart from the ready byte: an error's usage text must not pass for ready.
     drain(slirp.getErrorStream(), spec.sandboxId());
-    int ready = -1;
-    try {
-      // --ready-fd writes "1" once the tap device is configured, and nothing else.
-      ready = slirp.getInputStream().read();
-    } finally {
-      if (ready != '1') {
-        slirp.destroyForcibly();
-        String message = "slirp4netns did not start for sandbox " + spec.sandboxId();
-        if (config.isolation() == Isolation.REQUIRED) {
-          throw new IOException(message);
+    return () -> {
+      int ready = -1;
+      try {
+        // --ready-fd writes "1" once the tap device is configured, and nothing else.
+        ready = slirp.getInputStream().read();
+      } finally {
+        if (ready != '1') {
+          slirp.destroyForcibly();
+          String message = "slirp4netns did not start for sandbox " + spec.sandboxId();
+          if (config.isolation() == Isolation.REQUIRED) {
+            throw new IOException(message);
+          }
+          log.warn("{}: it has loopback only", message);
         }
-        log.warn("{}: it has loopback only", message);
       }
-    }
+    };
   }
 
   private static void drain(InputStream out, String id) {
@@ -848,7 +850,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     // The old gateway's cgroup still holds the agent and applies its limits; only the network
     // helper died with that gateway.
     running.put(spec.sandboxId(), new Running(null, Files.exists(info) ? info : null));
-    listening(spec, null);
+    listening(spec, null).finish();
   }
 
   @Override

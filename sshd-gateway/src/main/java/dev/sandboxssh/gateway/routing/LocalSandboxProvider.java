@@ -486,9 +486,12 @@ public final class LocalSandboxProvider implements SandboxProvider {
         Files.writeString(run.resolve(PID_FILE), Long.toString(process.pid()));
         drainStderr(process.getErrorStream());
         awaitListening(process);
-        launcher.listening(spec, process);
+        AgentLauncher.Pending network = launcher.listening(spec, process);
         connect(socket, secret);
         AgentProbe.check(id, client, connectTimeout);
+        // The network helper sets up while the probe runs (some milliseconds of a cold login);
+        // no user's call reaches the agent before it is done.
+        network.finish();
         serving(started, launcher.confined() ? "confined" : "unconfined");
       } catch (IOException e) {
         stopQuietly();

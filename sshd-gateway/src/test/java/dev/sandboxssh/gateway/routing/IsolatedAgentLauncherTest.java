@@ -8,7 +8,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What the launcher says and does when a part of the configured isolation is missing. */
@@ -79,6 +82,55 @@ class IsolatedAgentLauncherTest {
           .hasSize(1)
           .allMatch(l -> l.startsWith("local.isolation is off"));
       assertThat(launcher.reassigns()).isFalse();
+    }
+  }
+
+  /**
+   * The network helper sets up while the gateway probes the new agent: {@code listening} starts it
+   * and returns, and only the returned step waits for it. A listening() that waited would never
+   * return here, as the helper waits for the test.
+   */
+  @Test
+  @Tag("e2e")
+  @Timeout(value = 2, unit = TimeUnit.MINUTES)
+  void listeningStartsTheNetworkHelperAndOnlyTheReturnedStepWaitsForIt() throws Exception {
+    assertThat(ProcessHandle.current().info().user()).as("runs as root").hasValue("root");
+    Path bwrap = Path.of("/usr/bin/bwrap");
+    assertThat(bwrap).as("bubblewrap is installed").isExecutable();
+    Path go = dir.resolve("go");
+    Path started = dir.resolve("slirp-started");
+    fakeTool(
+        "slirp4netns",
+        "touch " + started + "; while [ ! -e " + go + " ]; do sleep 0.05; done; echo 1");
+    Files.createSymbolicLink(dir.resolve("bwrap"), bwrap);
+    try (IsolatedAgentLauncher launcher =
+        IsolatedAgentLauncher.probe(local(GatewayConfig.Isolation.BEST_EFFORT), dir.toString())) {
+      assertThat(launcher.confined()).isTrue();
+      Path run = Files.createDirectories(dir.resolve("run/demo"));
+      Files.writeString(run.resolve("token"), "t0ken");
+      LocalAgentSpec spec =
+          new LocalAgentSpec(
+              "demo",
+              Files.createDirectories(dir.resolve("sandboxes/demo")),
+              run,
+              run.resolve("agent/agent.sock"),
+              run.resolve("token"));
+      Process agent = launcher.launch(spec);
+      try {
+        assertThat(AgentOutput.firstLine(agent, "agent-stdout-demo").get(60, TimeUnit.SECONDS))
+            .startsWith("listening");
+
+        AgentLauncher.Pending network = launcher.listening(spec, agent);
+        // Returned, with the helper started and not ready: it cannot be before "go".
+        while (!Files.exists(started)) {
+          Thread.sleep(10);
+        }
+        Files.createFile(go);
+        network.finish();
+      } finally {
+        agent.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        launcher.stopped(spec);
+      }
     }
   }
 
