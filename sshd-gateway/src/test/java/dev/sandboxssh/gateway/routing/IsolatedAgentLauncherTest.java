@@ -58,19 +58,12 @@ class IsolatedAgentLauncherTest {
   void requiredIsolationRefusesToStartASandboxWithLess() throws Exception {
     try (IsolatedAgentLauncher launcher =
         IsolatedAgentLauncher.probe(local(GatewayConfig.Isolation.REQUIRED), dir.toString())) {
-      Path run = Files.createDirectories(dir.resolve("run/demo"));
-      LocalAgentSpec spec =
-          new LocalAgentSpec(
-              "demo",
-              Files.createDirectories(dir.resolve("sandboxes/demo")),
-              run,
-              run.resolve("agent/agent.sock"),
-              run.resolve("token"));
+      LocalAgentSpec spec = demoSpec();
       assertThatThrownBy(() -> launcher.launch(spec))
           .isInstanceOf(IOException.class)
           .hasMessageStartingWith("local.isolation is required, but this gateway cannot give it:")
           .hasMessageContaining("bubblewrap (bwrap) is not installed");
-      assertThat(run.resolve("agent")).doesNotExist();
+      assertThat(spec.runDir().resolve("agent")).doesNotExist();
     }
   }
 
@@ -106,15 +99,8 @@ class IsolatedAgentLauncherTest {
     try (IsolatedAgentLauncher launcher =
         IsolatedAgentLauncher.probe(local(GatewayConfig.Isolation.BEST_EFFORT), dir.toString())) {
       assertThat(launcher.confined()).isTrue();
-      Path run = Files.createDirectories(dir.resolve("run/demo"));
-      Files.writeString(run.resolve("token"), "t0ken");
-      LocalAgentSpec spec =
-          new LocalAgentSpec(
-              "demo",
-              Files.createDirectories(dir.resolve("sandboxes/demo")),
-              run,
-              run.resolve("agent/agent.sock"),
-              run.resolve("token"));
+      LocalAgentSpec spec = demoSpec();
+      Files.writeString(spec.tokenFile(), "t0ken");
       Process agent = launcher.launch(spec);
       try {
         assertThat(AgentOutput.firstLine(agent, "agent-stdout-demo").get(60, TimeUnit.SECONDS))
@@ -132,6 +118,17 @@ class IsolatedAgentLauncherTest {
         launcher.stopped(spec);
       }
     }
+  }
+
+  /** Sandbox demo's directories under {@link #dir}, made. */
+  private LocalAgentSpec demoSpec() throws IOException {
+    Path run = Files.createDirectories(dir.resolve("run/demo"));
+    return new LocalAgentSpec(
+        "demo",
+        Files.createDirectories(dir.resolve("sandboxes/demo")),
+        run,
+        run.resolve("agent/agent.sock"),
+        run.resolve("token"));
   }
 
   private void fakeTool(String name, String body) throws IOException {
