@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.e2e;
 
+import dev.sandboxssh.agent.StderrLogProvider;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -63,7 +64,7 @@ public final class StandaloneAgent implements AutoCloseable {
             List.of(
                 java.toString(),
                 // Logs to stderr, as a gateway's local agents do; stdout carries "listening" alone.
-                "-Dslf4j.provider=dev.sandboxssh.agent.StderrLogProvider",
+                "-Dslf4j.provider=" + StderrLogProvider.class.getName(),
                 "-Dslf4j.internal.verbosity=WARN",
                 "-cp",
                 System.getProperty("java.class.path"),
