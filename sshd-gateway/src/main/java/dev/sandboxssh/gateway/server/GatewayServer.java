@@ -149,10 +149,13 @@ public final class GatewayServer implements AutoCloseable {
 
   /**
    * MINA's server with its defaults, before this class narrows them; one whose port {@link
-   * #stopAccepting} can close while its sessions go on.
+   * #stopAccepting} can close while its sessions go on, and whose connections size their read
+   * buffers to their traffic ({@link ReadSizingIoFactory}).
    */
   public static SshServer defaultSshServer() {
-    return ServerBuilder.builder().factory(DrainableSshServer::new).build();
+    SshServer sshd = ServerBuilder.builder().factory(DrainableSshServer::new).build();
+    sshd.setIoServiceFactoryFactory(new ReadSizingIoFactory());
+    return sshd;
   }
 
   /** Starts listening. */
