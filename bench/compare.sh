@@ -16,7 +16,8 @@
 #     aes128-gcm forced, as MB/s and as server CPU seconds per GB moved;
 #   - memory when idle after the load: the main server process, the sandbox agent (RSS, and its
 #     private memory: what one more sandbox costs), the whole server process tree (the gateway's
-#     includes its spare agent), and what one idle PTY session adds.
+#     includes its spare agent), and what one more idle PTY session adds (measured on a second
+#     round of sessions, once the first round has warmed the server up).
 # --json FILE also writes every row (name, unit, better, sshd, gateway, ratio) to FILE, for
 # bench/chart.py. --quick uses smaller transfers and fewer runs (a few minutes). --only takes a
 # comma-separated subset of the groups connect, echo, bulk, memory and cold, for working on one
@@ -589,20 +590,33 @@ mkfifo "$WORK/idle.fifo"; exec 7<>"$WORK/idle.fifo"
 # collector happens to put new objects); reading it runs a full collection, so the RSS figures
 # of both sides are read right after one.
 live_heap() { if [ "$1" = gw ]; then "$JCMD" "$2" GC.class_histogram | awk '$1 == "Total" {print $3}'; else echo 0; fi; }
-idle_cost() { # $1 = base|gw, $2 = root pid: "tree-KB main-KB heap-KB" per session
-  local tree0 main0 heap0 tree1 main1 heap1 i up
-  heap0=$(live_heap "$1" "$2"); tree0=$(helper tree-pss-kb "$2"); main0=$(helper rss-kb "$2")
+open_idle() { # $1 = base|gw: opens IDLE_SESSIONS sessions into IDLE_PIDS; true once all are up
+  local i
   IDLE_PIDS=()
+  # One at a time: both servers drop some of many unauthenticated connections at once
+  # (MaxStartups, pre-auth.max-startups), and a dropped client prints its error too.
   for i in $(seq "$IDLE_SESSIONS"); do
+    : > "$WORK/idle.$1.$i"
     ssh "${SSH_OPTS[@]}" -tt -p "$(port "$1")" "$(login "$1")" < "$WORK/idle.fifo" > "$WORK/idle.$1.$i" 2>&1 &
     IDLE_PIDS+=($!)
+    # Up once its shell printed something (a prompt) while its client still runs.
+    for _ in $(seq 1 300); do [ -s "$WORK/idle.$1.$i" ] && break; sleep 0.1; done
+    sleep 0.2
+    kill -0 "$!" 2>/dev/null || return 1
   done
-  # A session is up once its shell printed something (a prompt).
-  for _ in $(seq 1 300); do
-    up=0; for i in $(seq "$IDLE_SESSIONS"); do [ -s "$WORK/idle.$1.$i" ] && up=$((up + 1)); done
-    [ "$up" = "$IDLE_SESSIONS" ] && break; sleep 0.2
-  done
-  if [ "$up" != "$IDLE_SESSIONS" ]; then echo "failed failed failed"
+}
+close_idle() {
+  kill "${IDLE_PIDS[@]}" 2>/dev/null || true; wait "${IDLE_PIDS[@]}" 2>/dev/null || true; IDLE_PIDS=()
+  sleep 2  # the servers tear the sessions down
+}
+idle_cost() { # $1 = base|gw, $2 = root pid: "tree-KB main-KB heap-KB" per session
+  local tree0 main0 heap0 tree1 main1 heap1
+  # A first round of as many sessions, settled and closed, and only then the measured one: the
+  # first sessions a server opens also pay for what it does once (the JIT compiling the login
+  # and PTY paths, classes loaded, malloc arenas grown), which no later session costs again.
+  open_idle "$1" || true; sleep "$IDLE_SETTLE"; close_idle
+  heap0=$(live_heap "$1" "$2"); tree0=$(helper tree-pss-kb "$2"); main0=$(helper rss-kb "$2")
+  if ! open_idle "$1"; then echo "failed failed failed"
   else
     # Idle means settled: the gateway reads a quiet stream on a thread of its own for 5 s
     # (ProcessBridge.IDLE_PARK) and ends a thread 10 s after its last work, so a session's
@@ -611,8 +625,7 @@ idle_cost() { # $1 = base|gw, $2 = root pid: "tree-KB main-KB heap-KB" per sessi
     heap1=$(live_heap "$1" "$2"); tree1=$(helper tree-pss-kb "$2"); main1=$(helper rss-kb "$2")
     echo "$(( (tree1 - tree0) / IDLE_SESSIONS )) $(( (main1 - main0) / IDLE_SESSIONS )) $(( (heap1 - heap0) / 1024 / IDLE_SESSIONS ))"
   fi
-  kill "${IDLE_PIDS[@]}" 2>/dev/null || true; wait "${IDLE_PIDS[@]}" 2>/dev/null || true; IDLE_PIDS=()
-  sleep 2  # the servers tear the sessions down before the next side is measured
+  close_idle
 }
 read -r i_bt i_bm _ < <(idle_cost base "$SSHD_PID") || true
 read -r i_gt i_gm i_gh < <(idle_cost gw "$GW_PID") || true
