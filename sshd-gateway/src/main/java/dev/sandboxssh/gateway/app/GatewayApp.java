@@ -67,6 +67,8 @@ public final class GatewayApp implements AutoCloseable {
               return t;
             });
     this.launcher = IsolatedAgentLauncher.probe(config.local());
+    // Under run/ but not a sandbox's run dir: ".agent" is no DNS label.
+    launcher.useAgentJar(dataDir.run().resolve(".agent"));
     launcher.watchLimits(scheduler);
     this.local =
         new LocalSandboxProvider(

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * The {@code java ... AgentMain} command line of an agent. Agents run from the gateway's own
- * classpath (the shaded gateway jar contains the agent), so there is no second artifact to find.
+ * classpath (the shaded gateway jar contains the agent), or from the agent's own jar that the
+ * packaged gateway carries ({@link AgentJar}), so there is no second artifact to find.
  */
 final class AgentCommand {
   static final String MAIN_CLASS = "dev.sandboxssh.agent.AgentMain";
@@ -29,6 +30,16 @@ final class AgentCommand {
         Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
             .map(entry -> Path.of(entry).toAbsolutePath().toString())
             .toList();
+  }
+
+  private AgentCommand(String java, List<String> classpath) {
+    this.java = java;
+    this.classpath = List.copyOf(classpath);
+  }
+
+  /** The same command on another classpath of absolute entries. */
+  AgentCommand withClasspath(List<String> classpath) {
+    return new AgentCommand(java, classpath);
   }
 
   /** The library directories the gateway's own JNA searches, or null when it has none. */

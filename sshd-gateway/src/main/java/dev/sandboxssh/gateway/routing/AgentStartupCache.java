@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * -XX:AOTCacheOutput}, stopped once it listens. Never in a user's sandbox: every later agent maps
  * the cache, so a sandbox that could write it could run code in all the others. The training
  * sandbox runs nothing but the agent, and the result is copied into a root-owned, read-only file.
- * The cache is named after the JDK and the classpath (paths, sizes, times), which is what the JVM
- * checks it against; a new gateway jar or JDK makes a new one.
+ * The cache is named after the JDK and the classpath (file names, sizes, times), which is what the
+ * JVM checks it against; a new gateway jar or JDK makes a new one.
  */
 final class AgentStartupCache {
   private static final Logger log = LoggerFactory.getLogger(AgentStartupCache.class);
@@ -247,7 +247,11 @@ final class AgentStartupCache {
             Files.isRegularFile(p)
                 ? Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis()
                 : "dir";
-        sha.update((entry + " " + stamp + "\n").getBytes(StandardCharsets.UTF_8));
+        // The file's name, not its path: a confined agent sees each entry at a path of its own
+        // (/opt/sandbox-agent/lib/N.jar), and the JVM checks the cache against that, the size and
+        // the time. So gateways on other data dirs, each with its own copy of the same agent jar,
+        // share one cache (the tests' gateways do).
+        sha.update((p.getFileName() + " " + stamp + "\n").getBytes(StandardCharsets.UTF_8));
       }
       return HexFormat.of().formatHex(sha.digest(), 0, 8);
     } catch (IOException | NoSuchAlgorithmException e) {

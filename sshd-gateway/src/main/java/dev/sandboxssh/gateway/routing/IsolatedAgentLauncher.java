@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.routing;
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.config.GatewayConfig.Isolation;
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -127,7 +128,8 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private static final Pattern CHILD_PID = Pattern.compile("\"child-pid\"\\s*:\\s*([0-9]+)");
 
   private final GatewayConfig.Local config;
-  private final AgentCommand command;
+  // Replaced once, by useAgentJar, before the first agent starts.
+  private volatile AgentCommand command;
   private final boolean root;
   private final String cannotStage;
   private final String bwrap;
@@ -379,6 +381,16 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
             : bwrap != null ? "loopback-only network" : "the host's network");
     parts.add(cgroups != null ? "limits through " + cgroups.describe() : "rlimits only");
     return String.join(", ", parts);
+  }
+
+  /**
+   * Runs the agents started from now on from the agent jar the gateway's jar carries, unpacked
+   * under {@code dir}; keeps the gateway's own classpath when it carries none. Call before the
+   * first agent starts.
+   */
+  public void useAgentJar(Path dir) throws IOException {
+    command = command.withClasspath(AgentJar.classpath(command.classpath(), dir));
+    log.info("agents run from {}", String.join(File.pathSeparator, command.classpath()));
   }
 
   /**

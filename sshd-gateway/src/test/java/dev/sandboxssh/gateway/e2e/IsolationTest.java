@@ -71,6 +71,18 @@ class IsolationTest {
         .isEqualTo((int) otherHostUid);
   }
 
+  @Test
+  void aPackagedGatewaysAgentRunsFromTheAgentsOwnJar() throws Exception {
+    assertThat(PackagedGateway.JAR).as("the packaged gateway (mvn package)").isRegularFile();
+    ProcessHandle agent = SandboxProcesses.agentOf(gateway, "demo").orElseThrow();
+    // The classpath as the agent sees it, inside its sandbox's root.
+    Path jar = Path.of("/proc", Long.toString(agent.pid()), "root", "opt/sandbox-agent/lib/0.jar");
+    try (java.util.jar.JarFile classpath = new java.util.jar.JarFile(jar.toFile())) {
+      assertThat(classpath.getEntry("dev/sandboxssh/agent/AgentMain.class")).isNotNull();
+      assertThat(classpath.getEntry("dev/sandboxssh/gateway/cli/GatewayMain.class")).isNull();
+    }
+  }
+
   /** The real uid of a process as the host sees it; the effective and saved ones must match. */
   private static long hostUid(ProcessHandle p) throws IOException {
     String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
