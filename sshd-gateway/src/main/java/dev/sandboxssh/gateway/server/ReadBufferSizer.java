@@ -9,7 +9,9 @@ package dev.sandboxssh.gateway.server;
  * gateway; bulk uploads need that size, since each read costs a system call and a hand-off.
  */
 final class ReadBufferSizer {
-  /** Larger than anything a login sends in one go, so an interactive session never grows. */
+  /**
+   * Larger than what a login sends in one go, certificates included: a shell's reads stay small.
+   */
   static final int SMALL = 4 * 1024;
 
   /**

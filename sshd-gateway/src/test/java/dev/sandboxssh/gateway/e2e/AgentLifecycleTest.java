@@ -66,7 +66,15 @@ class AgentLifecycleTest {
       waitUntil(
           () -> started.stream().noneMatch(ProcessHandle::isAlive),
           "agents and their network helpers to exit with their gateway");
-      waitUntil(() -> processesMatching("sleep 300").isEmpty(), "the sandbox's processes to die");
+      // The client's own command line names the command too, and it may outlast the gateway by
+      // a moment: only the sandbox's processes count.
+      List<Long> client =
+          Stream.concat(Stream.of(longSession.toHandle()), longSession.toHandle().descendants())
+              .map(ProcessHandle::pid)
+              .toList();
+      waitUntil(
+          () -> processesMatching("sleep 300").stream().allMatch(client::contains),
+          "the sandbox's processes to die");
     } finally {
       longSession.destroyForcibly();
     }
