@@ -2,12 +2,9 @@ package dev.sandboxssh.gateway.routing;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -48,37 +45,16 @@ final class AgentJar {
           dir.resolve(PREFIX + Long.toHexString(entry.getCrc()) + "-" + entry.getSize() + ".jar");
       if (!Files.isRegularFile(jar) || Files.size(jar) != entry.getSize()) {
         Files.createDirectories(dir);
-        Path part = Files.createTempFile(dir, PREFIX, ".part");
+        // The build's time, not the unpacking's: every gateway of this build, whatever its data
+        // dir, then has the same file for the agent start-up cache's key (AgentStartupCache).
+        FileTime built = entry.getTime() >= 0 ? FileTime.fromMillis(entry.getTime()) : null;
         try (InputStream in = gateway.getInputStream(entry)) {
-          Files.copy(in, part, StandardCopyOption.REPLACE_EXISTING);
-          // The build's time, not the unpacking's: every gateway of this build, whatever its data
-          // dir, then has the same file for the agent start-up cache's key (AgentStartupCache).
-          if (entry.getTime() >= 0) {
-            Files.setLastModifiedTime(part, FileTime.fromMillis(entry.getTime()));
-          }
-          // Read-only, and readable by an unconfined agent's user as by the gateway's.
-          Files.setPosixFilePermissions(part, PosixFilePermissions.fromString("r--r--r--"));
-          Files.move(part, jar, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-          Files.deleteIfExists(part);
+          InstalledFiles.install(in, jar, built);
         }
       }
-      removeOthers(dir, jar);
+      // The jars of earlier gateway versions.
+      InstalledFiles.removeOthers(dir, PREFIX + "*{.jar," + InstalledFiles.PARTIAL + "}", jar);
       return List.of(jar.toAbsolutePath().toString());
-    }
-  }
-
-  /**
-   * Removes the jars of earlier gateway versions. An agent still running from one keeps it open,
-   * and a confined one has it bound into its sandbox: neither needs the name.
-   */
-  private static void removeOthers(Path dir, Path keep) throws IOException {
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, PREFIX + "*.jar")) {
-      for (Path file : files) {
-        if (!file.getFileName().equals(keep.getFileName())) {
-          Files.deleteIfExists(file);
-        }
-      }
     }
   }
 }

@@ -6,11 +6,11 @@ import dev.sandboxssh.sdk.CommandHandle;
 import dev.sandboxssh.sdk.CommandOptions;
 import dev.sandboxssh.sdk.Sandbox;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
@@ -110,12 +110,10 @@ final class AgentStartupCache {
       if (!attrs.isRegularFile() || attrs.size() == 0) {
         throw new IOException("the training run wrote no cache");
       }
-      // A copy the gateway's user owns, read-only; written aside and renamed into place so an
-      // agent never maps half a file.
-      Path partial = dir.resolve(file.getFileName() + ".partial");
-      Files.copy(made, partial, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
-      Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("r--r--r--"));
-      Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+      // A copy the gateway's user owns (the training sandbox wrote the original).
+      try (InputStream in = Files.newInputStream(made, LinkOption.NOFOLLOW_LINKS)) {
+        InstalledFiles.install(in, file, null);
+      }
       ready = true;
       log.info(
           "agent start-up cache made in {} s: {} ({} MiB)",
@@ -215,22 +213,8 @@ final class AgentStartupCache {
    * agent that still runs from one keeps its mapping: the file goes once it exits.
    */
   static int pruneOthers(Path dir, Path keep) {
-    int deleted = 0;
-    try (Stream<Path> entries = Files.list(dir)) {
-      for (Path p : entries.toList()) {
-        String name = p.getFileName().toString();
-        boolean ours =
-            name.startsWith("agent-") && (name.endsWith(".aot") || name.endsWith(".partial"));
-        if (ours
-            && !p.getFileName().equals(keep.getFileName())
-            && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
-            && Files.deleteIfExists(p)) {
-          deleted++;
-        }
-      }
-    } catch (IOException e) {
-      log.debug("old start-up caches not removed: {}", e.toString());
-    }
+    int deleted =
+        InstalledFiles.removeOthers(dir, "agent-*{.aot," + InstalledFiles.PARTIAL + "}", keep);
     if (deleted > 0) {
       log.info("removed {} agent start-up cache(s) of other builds from {}", deleted, dir);
     }

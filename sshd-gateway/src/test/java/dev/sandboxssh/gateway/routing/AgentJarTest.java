@@ -26,6 +26,7 @@ class AgentJarTest {
     Path unpacked = dir.resolve("run/.agent");
     Files.createDirectories(unpacked);
     Path earlier = Files.writeString(unpacked.resolve("sandbox-agent-0-1.jar"), "x");
+    Path halfWritten = Files.writeString(unpacked.resolve("sandbox-agent-0-2.jar.partial"), "h");
 
     List<String> first = AgentJar.classpath(List.of(gateway.toString()), unpacked);
 
@@ -35,6 +36,7 @@ class AgentJarTest {
     assertThat(Files.getPosixFilePermissions(jar))
         .isEqualTo(PosixFilePermissions.fromString("r--r--r--"));
     assertThat(earlier).doesNotExist();
+    assertThat(halfWritten).doesNotExist();
     try (var left = Files.list(unpacked)) {
       assertThat(left).containsExactly(jar);
     }
