@@ -10,7 +10,8 @@
 #     to a new sandbox (it takes the spare agent the gateway started ahead, local.spare-agents)
 #     and the first to a sandbox that already holds files (its agent has to start, as after an
 #     idle stop); sshd has nothing to start, so its column is a plain connect;
-#   - keystroke echo through `ssh -tt` (median and p90);
+#   - keystroke echo through `ssh -tt` (median and p90), and what each keystroke costs the server's
+#     whole process tree in context switches (thread hand-offs) and CPU;
 #   - exec download/upload, sftp put/get, scp put and -L/-R port forwarding, each once with the
 #     client's default cipher (stock OpenSSH asks for chacha20-poly1305 first) and once with
 #     aes128-gcm forced, as MB/s and as server CPU seconds per GB moved;
@@ -143,6 +144,22 @@ def cpu_ns(root):
             pass
     return total * 10**9 // os.sysconf("SC_CLK_TCK")
 
+def switches(root):
+    # Context switches, voluntary and not, of every thread of the live tree: each one is a thread
+    # put to sleep or woken, the hand-offs a keystroke pays for in latency. Unlike latency, the
+    # count hardly moves with the machine's noise.
+    total = 0
+    for p in tree(root):
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/status") as f:
+                    for line in f:
+                        if "ctxt_switches:" in line:  # voluntary_ and nonvoluntary_
+                            total += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+    return total
+
 def rss_kb(pid):
     return int(status(pid, "VmRSS"))
 
@@ -203,7 +220,16 @@ def read_until(fd, want, deadline):
         buf += chunk
     return buf
 
-def echo(n, commands):
+def server_cpu_ns(server):
+    # server is "pid:cgroup": the cgroup's cpuacct.usage (ns, every task ever in it) when there
+    # is one, else the /proc tree sum (10 ms ticks).
+    pid, cg = server.split(":", 1)
+    if cg:
+        with open(cg + "/cpuacct.usage") as f:
+            return int(f.read())
+    return cpu_ns(int(pid))
+
+def echo(n, servers, commands):
     # One `ssh -tt` per server, typing into a local PTY as a person would; the remote side is a
     # raw, non-echoing PTY under `cat`, so the byte comes back only after it crossed the server
     # to the process and back: what an editor or readline shell costs per keystroke. Keystrokes
@@ -220,7 +246,13 @@ def echo(n, commands):
             read_until(fd, b"READY", time.monotonic() + 60)
         # The first 100 warm up: until the JIT has compiled the keystroke path, each of the
         # gateway's thread hand-offs runs interpreted, and that is not what a typing user sees.
+        # Each server's whole tree (its own threads, the session's processes, cat) over the
+        # measured keystrokes: what one keystroke costs it in thread hand-offs and CPU. Whatever
+        # else a server does meanwhile (timers, a gateway's memory poll) counts too.
+        before = []
         for i in range(n + 100):
+            if i == 100:
+                before = [(switches(int(s.split(":")[0])), server_cpu_ns(s)) for s in servers]
             for _, fd, times in sessions:
                 c = bytes([97 + i % 26])
                 t0 = time.perf_counter()
@@ -230,13 +262,15 @@ def echo(n, commands):
                     times.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.01)
         out = []
-        for _, _, times in sessions:
+        for (_, _, times), s, (s0, c0) in zip(sessions, servers, before):
             out += ["%.2f" % statistics.median(times),
-                    "%.2f" % statistics.quantiles(times, n=10, method="inclusive")[8]]
+                    "%.2f" % statistics.quantiles(times, n=10, method="inclusive")[8],
+                    "%.1f" % ((switches(int(s.split(":")[0])) - s0) / n),
+                    "%.0f" % ((server_cpu_ns(s) - c0) / n / 1000)]
         print(" ".join(out))
     except (TimeoutError, EOFError) as e:
         print("echo failed:", e, file=sys.stderr)
-        print(" ".join(["failed"] * 2 * len(sessions)))
+        print(" ".join(["failed"] * 4 * len(sessions)))
     finally:
         for pid, _, _ in sessions:
             try:
@@ -283,12 +317,12 @@ elif cmd == "agent":
     print(agent(int(args[0]), args[1]))
 elif cmd == "echo":
     cmds, cur = [], []
-    for a in args[1:]:
+    for a in args[2:]:
         if a == "::":
             cmds.append(cur); cur = []
         else:
             cur.append(a)
-    echo(int(args[0]), cmds + [cur])
+    echo(int(args[0]), args[1].split(","), cmds + [cur])
 elif cmd == "json":
     to_json(args[0], args[1], args[2:])
 PY
@@ -558,11 +592,13 @@ rm -f "$WORK/got.bin" "$BASE_HOME/file.bin" "$GW_HOME/file.bin"
 # nothing yet, the first few thousand keystrokes run partly interpreted and echo slower.
 ECHO_CMD='stty raw -echo; echo READY; exec cat'
 if want echo; then
-  read -r e_bm e_bp e_gm e_gp < <(helper echo "$KEYSTROKES" \
+  read -r e_bm e_bp e_bs e_bc e_gm e_gp e_gs e_gc < <(helper echo "$KEYSTROKES" "$SSHD_PID:$CG_BASE,$GW_PID:$CG_GW" \
     ssh "${SSH_OPTS[@]}" -e none -tt -p "$SSHD_PORT" "$BASE_USER@127.0.0.1" "$ECHO_CMD" :: \
     ssh "${SSH_OPTS[@]}" -e none -tt -p "$GW_PORT" bench@127.0.0.1 "$ECHO_CMD") || true
   row "keystroke echo through ssh -tt, median of $KEYSTROKES" ms lower "${e_bm:-failed}" "${e_gm:-failed}"
   row "keystroke echo through ssh -tt, p90 of $KEYSTROKES" ms lower "${e_bp:-failed}" "${e_gp:-failed}"
+  row "keystroke echo: context switches per keystroke, server process tree" count lower "${e_bs:-failed}" "${e_gs:-failed}"
+  row "keystroke echo: CPU per keystroke, server process tree" us lower "${e_bc:-failed}" "${e_gc:-failed}"
 fi
 
 # --- memory, idle after the load ------------------------------------------------------------
