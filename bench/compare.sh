@@ -151,13 +151,12 @@ def switches(root):
     total = 0
     for p in tree(root):
         try:
-            for t in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{t}/status") as f:
-                    for line in f:
-                        if "ctxt_switches:" in line:  # voluntary_ and nonvoluntary_
-                            total += int(line.split()[1])
-        except (OSError, ValueError):
-            pass
+            threads = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in threads:
+            for key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                total += int(status(f"{p}/task/{t}", key))
     return total
 
 def rss_kb(pid):
@@ -220,14 +219,13 @@ def read_until(fd, want, deadline):
         buf += chunk
     return buf
 
-def server_cpu_ns(server):
-    # server is "pid:cgroup": the cgroup's cpuacct.usage (ns, every task ever in it) when there
-    # is one, else the /proc tree sum (10 ms ticks).
-    pid, cg = server.split(":", 1)
+def server_cpu_ns(pid, cg):
+    # What the shell's cpu_ns reads: the server's cgroup's cpuacct.usage (ns, every task ever in
+    # it) when it has one, else the /proc tree sum (10 ms ticks).
     if cg:
         with open(cg + "/cpuacct.usage") as f:
             return int(f.read())
-    return cpu_ns(int(pid))
+    return cpu_ns(pid)
 
 def echo(n, servers, commands):
     # One `ssh -tt` per server, typing into a local PTY as a person would; the remote side is a
@@ -252,7 +250,7 @@ def echo(n, servers, commands):
         before = []
         for i in range(n + 100):
             if i == 100:
-                before = [(switches(int(s.split(":")[0])), server_cpu_ns(s)) for s in servers]
+                before = [(switches(pid), server_cpu_ns(pid, cg)) for pid, cg in servers]
             for _, fd, times in sessions:
                 c = bytes([97 + i % 26])
                 t0 = time.perf_counter()
@@ -262,11 +260,11 @@ def echo(n, servers, commands):
                     times.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.01)
         out = []
-        for (_, _, times), s, (s0, c0) in zip(sessions, servers, before):
+        for (_, _, times), (pid, cg), (s0, c0) in zip(sessions, servers, before):
             out += ["%.2f" % statistics.median(times),
                     "%.2f" % statistics.quantiles(times, n=10, method="inclusive")[8],
-                    "%.1f" % ((switches(int(s.split(":")[0])) - s0) / n),
-                    "%.0f" % ((server_cpu_ns(s) - c0) / n / 1000)]
+                    "%.1f" % ((switches(pid) - s0) / n),
+                    "%.0f" % ((server_cpu_ns(pid, cg) - c0) / n / 1000)]
         print(" ".join(out))
     except (TimeoutError, EOFError) as e:
         print("echo failed:", e, file=sys.stderr)
@@ -322,7 +320,9 @@ elif cmd == "echo":
             cmds.append(cur); cur = []
         else:
             cur.append(a)
-    echo(int(args[0]), args[1].split(","), cmds + [cur])
+    # args[1]: each server's "pid:cgroup" (the cgroup may be empty), comma-separated.
+    servers = [(int(pid), cg) for pid, cg in (s.split(":", 1) for s in args[1].split(","))]
+    echo(int(args[0]), servers, cmds + [cur])
 elif cmd == "json":
     to_json(args[0], args[1], args[2:])
 PY
