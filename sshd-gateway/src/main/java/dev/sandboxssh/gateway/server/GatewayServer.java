@@ -149,12 +149,12 @@ public final class GatewayServer implements AutoCloseable {
 
   /**
    * MINA's server with its defaults, before this class narrows them; one whose port {@link
-   * #stopAccepting} can close while its sessions go on, and whose connections size their read
-   * buffers to their traffic ({@link ReadSizingIoFactory}).
+   * #stopAccepting} can close while its sessions go on, and whose connections live on event loops
+   * ({@link EventLoopTransport}).
    */
   public static SshServer defaultSshServer() {
     SshServer sshd = ServerBuilder.builder().factory(DrainableSshServer::new).build();
-    sshd.setIoServiceFactoryFactory(new ReadSizingIoFactory());
+    sshd.setIoServiceFactoryFactory(new EventLoopTransport());
     return sshd;
   }
 

@@ -1,0 +1,383 @@
+package dev.sandboxssh.gateway.server;
+
+import java.io.IOException;
+import java.io.WriteAbortedException;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.sshd.common.future.CloseFuture;
+import org.apache.sshd.common.io.IoHandler;
+import org.apache.sshd.common.io.IoSession;
+import org.apache.sshd.common.io.IoWriteFuture;
+import org.apache.sshd.common.io.nio2.Nio2DefaultIoWriteFuture;
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.common.util.closeable.AbstractCloseable;
+
+/**
+ * One accepted TCP connection on an {@link EventLoop}.
+ *
+ * <p>Reads happen on the loop, which hands each read to MINA's handler on the same thread. A write
+ * goes to the socket on the thread that asks for it, usually the bridge thread that read a
+ * sandbox's output, and its future completes there; only what the socket cannot take at once is
+ * queued for the loop. So a keystroke's echo wakes no thread but the loop and the bridge, where the
+ * JDK's asynchronous channels woke a worker for each read and another for each write.
+ */
+final class EventLoopSession extends AbstractCloseable implements IoSession, EventLoop.Ready {
+  private static final AtomicLong IDS = new AtomicLong(100);
+  // A loop reads a busy connection this many times in a row, then lets its other connections go;
+  // a read that does not fill the buffer has drained the socket and ends the run early.
+  private static final int READS_PER_TURN = 4;
+
+  private final long id = IDS.incrementAndGet();
+  private final EventLoopAcceptor service;
+  private final IoHandler handler;
+  private final EventLoop loop;
+  private final SocketChannel socket;
+  private final SelectionKey key;
+  private final SocketAddress localAddress;
+  private final SocketAddress remoteAddress;
+  private final SocketAddress acceptanceAddress;
+  private final Map<Object, Object> attributes = new HashMap<>();
+
+  // Guards the socket's writes and the queue of those waiting: both the threads that write and
+  // the loop, when the socket has room again, send from the head of the queue. A null buffer in
+  // the queue stands for shutting down output once what is ahead of it has gone.
+  private final Object writeLock = new Object();
+  private final ArrayDeque<Nio2DefaultIoWriteFuture> pending = new ArrayDeque<>();
+  private final AtomicBoolean outputShutDown = new AtomicBoolean();
+  private volatile boolean readSuspended;
+
+  EventLoopSession(
+      EventLoopAcceptor service,
+      IoHandler handler,
+      EventLoop loop,
+      SocketChannel socket,
+      SelectionKey key,
+      SocketAddress acceptanceAddress)
+      throws IOException {
+    this.service = service;
+    this.handler = handler;
+    this.loop = loop;
+    this.socket = socket;
+    this.key = key;
+    this.localAddress = socket.getLocalAddress();
+    this.remoteAddress = socket.getRemoteAddress();
+    this.acceptanceAddress = acceptanceAddress;
+  }
+
+  /** Starts reading, once the handler knows the session. */
+  void startReading() {
+    if (!readSuspended) {
+      interest(SelectionKey.OP_READ, true);
+    }
+  }
+
+  /** The loop this connection belongs to. */
+  EventLoop loop() {
+    return loop;
+  }
+
+  @Override
+  public void ready(SelectionKey selected) {
+    int ops = selected.readyOps();
+    if ((ops & SelectionKey.OP_WRITE) != 0) {
+      flush();
+    }
+    if ((ops & SelectionKey.OP_READ) != 0) {
+      read();
+    }
+  }
+
+  private void read() {
+    if (readSuspended) {
+      interest(SelectionKey.OP_READ, false);
+      return;
+    }
+    ByteBuffer buffer = loop.readBuffer();
+    try {
+      for (int i = 0; i < READS_PER_TURN; i++) {
+        buffer.clear();
+        int n = socket.read(buffer);
+        if (n < 0) {
+          close(true);
+          return;
+        }
+        if (n == 0) {
+          return;
+        }
+        buffer.flip();
+        handler.messageReceived(this, loop.readable());
+        if (n < buffer.capacity() || readSuspended || closeFuture.isClosed()) {
+          return;
+        }
+      }
+    } catch (Throwable e) {
+      exceptionCaught(e);
+    }
+  }
+
+  @Override
+  public IoWriteFuture writeBuffer(Buffer buffer) throws IOException {
+    ByteBuffer bytes = ByteBuffer.wrap(buffer.array(), buffer.rpos(), buffer.available());
+    Nio2DefaultIoWriteFuture future = new Nio2DefaultIoWriteFuture(remoteAddress, null, bytes);
+    if (isClosing()) {
+      Throwable closed = new ClosedChannelException();
+      future.setException(closed);
+      exceptionCaught(closed);
+      return future;
+    }
+    enqueue(future);
+    return future;
+  }
+
+  @Override
+  public void shutdownOutputStream() throws IOException {
+    if (outputShutDown.compareAndSet(false, true)) {
+      enqueue(new Nio2DefaultIoWriteFuture("shutdown-" + remoteAddress, null, null));
+    }
+  }
+
+  private void enqueue(Nio2DefaultIoWriteFuture future) {
+    List<Nio2DefaultIoWriteFuture> done;
+    try {
+      synchronized (writeLock) {
+        pending.add(future);
+        if (pending.size() > 1) {
+          return; // the loop sends it after those ahead of it
+        }
+        done = sendPending();
+      }
+    } catch (IOException e) {
+      writeFailed(future, e);
+      return;
+    }
+    complete(done);
+  }
+
+  /** Sends what the socket can take now, when it says it has room again. */
+  private void flush() {
+    List<Nio2DefaultIoWriteFuture> done;
+    Nio2DefaultIoWriteFuture head = null;
+    try {
+      synchronized (writeLock) {
+        head = pending.peek();
+        done = sendPending();
+      }
+    } catch (IOException e) {
+      writeFailed(head, e);
+      return;
+    }
+    complete(done);
+  }
+
+  // Under writeLock. Writes from the head of the queue until it is empty or the socket is full,
+  // and returns the futures whose bytes all went, for the caller to complete outside the lock.
+  private List<Nio2DefaultIoWriteFuture> sendPending() throws IOException {
+    List<Nio2DefaultIoWriteFuture> done = null;
+    for (Nio2DefaultIoWriteFuture head = pending.peek(); head != null; head = pending.peek()) {
+      ByteBuffer bytes = head.getBuffer();
+      if (bytes == null) {
+        try {
+          socket.shutdownOutput();
+        } catch (ClosedChannelException e) {
+          // The peer closed first, as it may when a forward's two ends finish together.
+        }
+      } else {
+        // Non-blocking, so not interruptible: a bridge thread interrupted while writing gets its
+        // bytes sent, where a blocking channel would close the whole connection.
+        socket.write(bytes);
+        if (bytes.hasRemaining()) {
+          interest(SelectionKey.OP_WRITE, true);
+          loop.wakeup();
+          return done == null ? List.of() : done;
+        }
+      }
+      pending.poll();
+      if (done == null) {
+        done = new ArrayList<>(2);
+      }
+      done.add(head);
+    }
+    interest(SelectionKey.OP_WRITE, false);
+    return done == null ? List.of() : done;
+  }
+
+  private static void complete(List<Nio2DefaultIoWriteFuture> done) {
+    for (Nio2DefaultIoWriteFuture future : done) {
+      future.setWritten();
+    }
+  }
+
+  private void writeFailed(Nio2DefaultIoWriteFuture future, IOException e) {
+    if (future != null) {
+      future.setException(e);
+    }
+    exceptionCaught(e);
+  }
+
+  private void exceptionCaught(Throwable e) {
+    if (closeFuture.isClosed()) {
+      return;
+    }
+    if (isOpen() && socket.isOpen()) {
+      try {
+        handler.exceptionCaught(this, e);
+      } catch (Throwable t) {
+        log.debug("exceptionCaught({}): the handler threw {}", this, t.toString());
+      }
+    }
+    close(true);
+  }
+
+  private void interest(int op, boolean on) {
+    try {
+      if (on) {
+        key.interestOpsOr(op);
+      } else {
+        key.interestOpsAnd(~op);
+      }
+    } catch (CancelledKeyException e) {
+      // Closed meanwhile; there is nothing left to read or write.
+    }
+  }
+
+  @Override
+  public void suspendRead() {
+    readSuspended = true;
+    interest(SelectionKey.OP_READ, false);
+  }
+
+  @Override
+  public void resumeRead() {
+    if (readSuspended) {
+      readSuspended = false;
+      interest(SelectionKey.OP_READ, true);
+      loop.wakeup();
+    }
+  }
+
+  @Override
+  protected CloseFuture doCloseGracefully() {
+    List<Nio2DefaultIoWriteFuture> writes;
+    synchronized (writeLock) {
+      writes = new ArrayList<>(pending);
+    }
+    Object closeId = toString();
+    return builder()
+        .when(closeId, writes)
+        .run(
+            closeId,
+            () -> {
+              try {
+                if (socket.isOpen()) {
+                  socket.shutdownOutput();
+                }
+              } catch (IOException e) {
+                log.trace("doCloseGracefully({}): {}", this, e.toString());
+              }
+            })
+        .build()
+        .close(false);
+  }
+
+  @Override
+  protected void doCloseImmediately() {
+    List<Nio2DefaultIoWriteFuture> aborted;
+    synchronized (writeLock) {
+      aborted = new ArrayList<>(pending);
+      pending.clear();
+    }
+    for (Nio2DefaultIoWriteFuture future : aborted) {
+      if (!future.isDone()) {
+        future.setException(
+            new WriteAbortedException("write aborted: the connection closed at once", null));
+      }
+    }
+    key.cancel();
+    try {
+      socket.close();
+    } catch (IOException e) {
+      log.debug("doCloseImmediately({}): {}", this, e.toString());
+    }
+    // The socket's descriptor is released at the loop's next select.
+    loop.wakeup();
+    service.sessionClosed(this);
+    super.doCloseImmediately();
+    try {
+      handler.sessionClosed(this);
+    } catch (Throwable e) {
+      log.debug("doCloseImmediately({}): the handler threw {}", this, e.toString());
+    }
+    synchronized (attributes) {
+      attributes.clear();
+    }
+  }
+
+  @Override
+  public long getId() {
+    return id;
+  }
+
+  @Override
+  public EventLoopAcceptor getService() {
+    return service;
+  }
+
+  @Override
+  public SocketAddress getAcceptanceAddress() {
+    return acceptanceAddress;
+  }
+
+  @Override
+  public SocketAddress getLocalAddress() {
+    return localAddress;
+  }
+
+  @Override
+  public SocketAddress getRemoteAddress() {
+    return remoteAddress;
+  }
+
+  @Override
+  public Object getAttribute(Object name) {
+    synchronized (attributes) {
+      return attributes.get(name);
+    }
+  }
+
+  @Override
+  public Object setAttribute(Object name, Object value) {
+    synchronized (attributes) {
+      return attributes.put(name, value);
+    }
+  }
+
+  @Override
+  public Object setAttributeIfAbsent(Object name, Object value) {
+    synchronized (attributes) {
+      return attributes.putIfAbsent(name, value);
+    }
+  }
+
+  @Override
+  public Object removeAttribute(Object name) {
+    synchronized (attributes) {
+      return attributes.remove(name);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EventLoopSession[local=" + localAddress + ", remote=" + remoteAddress + "]";
+  }
+}
