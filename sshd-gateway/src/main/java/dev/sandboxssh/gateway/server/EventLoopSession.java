@@ -148,81 +148,77 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
   }
 
   private void enqueue(Nio2DefaultIoWriteFuture future) {
-    List<Nio2DefaultIoWriteFuture> done;
-    try {
-      synchronized (writeLock) {
-        pending.add(future);
-        if (pending.size() > 1) {
-          return; // the loop sends it after those ahead of it
-        }
-        done = sendPending();
+    List<Nio2DefaultIoWriteFuture> done = new ArrayList<>(1);
+    FailedWrite failed;
+    synchronized (writeLock) {
+      pending.add(future);
+      if (pending.size() > 1) {
+        return; // the loop sends it after those ahead of it
       }
-    } catch (IOException e) {
-      writeFailed(future, e);
-      return;
+      failed = sendPending(done);
     }
-    complete(done);
+    finish(done, failed);
   }
 
   /** Sends what the socket can take now, when it says it has room again. */
   private void flush() {
-    List<Nio2DefaultIoWriteFuture> done;
-    Nio2DefaultIoWriteFuture head = null;
-    try {
-      synchronized (writeLock) {
-        head = pending.peek();
-        done = sendPending();
-      }
-    } catch (IOException e) {
-      writeFailed(head, e);
-      return;
+    List<Nio2DefaultIoWriteFuture> done = new ArrayList<>();
+    FailedWrite failed;
+    synchronized (writeLock) {
+      failed = sendPending(done);
     }
-    complete(done);
+    finish(done, failed);
   }
 
+  /** A write the socket refused, and why. */
+  private record FailedWrite(Nio2DefaultIoWriteFuture future, IOException cause) {}
+
   // Under writeLock. Writes from the head of the queue until it is empty or the socket is full,
-  // and returns the futures whose bytes all went, for the caller to complete outside the lock.
-  private List<Nio2DefaultIoWriteFuture> sendPending() throws IOException {
-    List<Nio2DefaultIoWriteFuture> done = null;
+  // adding the futures whose bytes all went to done, for the caller to complete outside the lock.
+  // A failed write leaves the queue; the rest is aborted when the failure closes the connection.
+  private FailedWrite sendPending(List<Nio2DefaultIoWriteFuture> done) {
     for (Nio2DefaultIoWriteFuture head = pending.peek(); head != null; head = pending.peek()) {
       ByteBuffer bytes = head.getBuffer();
-      if (bytes == null) {
-        try {
-          socket.shutdownOutput();
-        } catch (ClosedChannelException e) {
-          // The peer closed first, as it may when a forward's two ends finish together.
+      try {
+        if (bytes == null) {
+          shutdownOutput();
+        } else {
+          // Non-blocking, so not interruptible: a bridge thread interrupted while writing gets
+          // its bytes sent, where a blocking channel would close the whole connection.
+          socket.write(bytes);
+          if (bytes.hasRemaining()) {
+            interest(SelectionKey.OP_WRITE, true);
+            loop.wakeup();
+            return null;
+          }
         }
-      } else {
-        // Non-blocking, so not interruptible: a bridge thread interrupted while writing gets its
-        // bytes sent, where a blocking channel would close the whole connection.
-        socket.write(bytes);
-        if (bytes.hasRemaining()) {
-          interest(SelectionKey.OP_WRITE, true);
-          loop.wakeup();
-          return done == null ? List.of() : done;
-        }
+      } catch (IOException e) {
+        pending.poll();
+        return new FailedWrite(head, e);
       }
       pending.poll();
-      if (done == null) {
-        done = new ArrayList<>(2);
-      }
       done.add(head);
     }
     interest(SelectionKey.OP_WRITE, false);
-    return done == null ? List.of() : done;
+    return null;
   }
 
-  private static void complete(List<Nio2DefaultIoWriteFuture> done) {
+  private void shutdownOutput() throws IOException {
+    try {
+      socket.shutdownOutput();
+    } catch (ClosedChannelException e) {
+      // The peer closed first, as it may when a forward's two ends finish together.
+    }
+  }
+
+  private void finish(List<Nio2DefaultIoWriteFuture> done, FailedWrite failed) {
     for (Nio2DefaultIoWriteFuture future : done) {
       future.setWritten();
     }
-  }
-
-  private void writeFailed(Nio2DefaultIoWriteFuture future, IOException e) {
-    if (future != null) {
-      future.setException(e);
+    if (failed != null) {
+      failed.future().setException(failed.cause());
+      exceptionCaught(failed.cause());
     }
-    exceptionCaught(e);
   }
 
   private void exceptionCaught(Throwable e) {

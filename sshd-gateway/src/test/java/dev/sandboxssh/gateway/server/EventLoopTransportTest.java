@@ -161,6 +161,28 @@ class EventLoopTransportTest {
   }
 
   @Test
+  void aWriteToAPeerThatIsGoneFailsItsFutureAndClosesTheConnection() throws Exception {
+    IoSession server;
+    try (Socket raw = new Socket("127.0.0.1", sshd.getPort())) {
+      Eventually.until(
+          "the server sees the connection",
+          Timeouts.EVENTUALLY,
+          () -> !sshd.getActiveSessions().isEmpty());
+      server = serverSessions().get(0).getIoSession();
+      // Not reading, the loop cannot see the reset first: the write has to.
+      server.suspendRead();
+      raw.setSoLinger(true, 0);
+    }
+
+    IoWriteFuture write = server.writeBuffer(new ByteArrayBuffer(new byte[1024]));
+    write.await(Timeouts.COMMAND);
+
+    assertThat(write.getException()).isInstanceOf(IOException.class);
+    assertThat(write.isWritten()).isFalse();
+    Eventually.until("the connection closes", Timeouts.EVENTUALLY, server::isClosed);
+  }
+
+  @Test
   void unbindingRefusesTheNextClientAtOnce() throws Exception {
     int port = sshd.getPort();
     try (ClientSession open = login()) {
