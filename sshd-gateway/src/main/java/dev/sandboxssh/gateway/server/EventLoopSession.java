@@ -55,6 +55,9 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
   private final Object writeLock = new Object();
   private final ArrayDeque<Nio2DefaultIoWriteFuture> pending = new ArrayDeque<>();
   private final AtomicBoolean outputShutDown = new AtomicBoolean();
+  // Guards readSuspended together with the read interest, so that a suspension and a resumption
+  // racing on two threads cannot leave the flag clear and the interest off.
+  private final Object readLock = new Object();
   private volatile boolean readSuspended;
 
   EventLoopSession(
@@ -77,8 +80,10 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
 
   /** Starts reading, once the handler knows the session. */
   void startReading() {
-    if (!readSuspended) {
-      interest(SelectionKey.OP_READ, true);
+    synchronized (readLock) {
+      if (!readSuspended) {
+        interest(SelectionKey.OP_READ, true);
+      }
     }
   }
 
@@ -100,8 +105,7 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
 
   private void read() {
     if (readSuspended) {
-      interest(SelectionKey.OP_READ, false);
-      return;
+      return; // selected just before the suspension took the interest away
     }
     ByteBuffer buffer = loop.readBuffer();
     try {
@@ -249,17 +253,22 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
 
   @Override
   public void suspendRead() {
-    readSuspended = true;
-    interest(SelectionKey.OP_READ, false);
+    synchronized (readLock) {
+      readSuspended = true;
+      interest(SelectionKey.OP_READ, false);
+    }
   }
 
   @Override
   public void resumeRead() {
-    if (readSuspended) {
+    synchronized (readLock) {
+      if (!readSuspended) {
+        return;
+      }
       readSuspended = false;
       interest(SelectionKey.OP_READ, true);
-      loop.wakeup();
     }
+    loop.wakeup();
   }
 
   @Override
