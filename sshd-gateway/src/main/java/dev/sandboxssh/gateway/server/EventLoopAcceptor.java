@@ -11,7 +11,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.common.Closeable;
 import org.apache.sshd.common.PropertyResolver;
@@ -30,6 +32,7 @@ final class EventLoopAcceptor extends AbstractInnerCloseable implements IoAccept
   // A burst of connections is taken this many at a time, so the accepting loop's own connections
   // wait at most that long.
   private static final int ACCEPTS_PER_TURN = 16;
+  private static final long ACCEPT_PAUSE_MILLIS = 100;
 
   private final PropertyResolver properties;
   private final IoHandler handler;
@@ -59,7 +62,7 @@ final class EventLoopAcceptor extends AbstractInnerCloseable implements IoAccept
       server.bind(address, CoreModuleProperties.SOCKET_BACKLOG.getRequired(properties));
       server.configureBlocking(false);
       SocketAddress local = server.getLocalAddress();
-      EventLoop.Ready onAccept = key -> acceptAll(server, local);
+      EventLoop.Ready onAccept = key -> acceptAll(key, server, local);
       IOException[] failed = new IOException[1];
       acceptLoop()
           .executeAndWait(
@@ -87,14 +90,18 @@ final class EventLoopAcceptor extends AbstractInnerCloseable implements IoAccept
     }
   }
 
-  private void acceptAll(ServerSocketChannel server, SocketAddress local) {
+  private void acceptAll(SelectionKey key, ServerSocketChannel server, SocketAddress local) {
     for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
       SocketChannel socket;
       try {
         socket = server.accept();
       } catch (IOException e) {
-        // Out of descriptors, say: this connection is lost, the listener goes on.
-        log.warn("accept on {}: {}", local, e.toString());
+        // Out of descriptors, say. The waiting connection stays queued and the port stays ready,
+        // so accepting again at once would spin the loop: the listener pauses instead.
+        log.warn("accept on {}: {}; pausing {} ms", local, e.toString(), ACCEPT_PAUSE_MILLIS);
+        key.interestOps(0);
+        CompletableFuture.delayedExecutor(ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS)
+            .execute(() -> acceptLoop().execute(() -> resumeAccepting(key)));
         return;
       }
       if (socket == null) {
@@ -102,6 +109,12 @@ final class EventLoopAcceptor extends AbstractInnerCloseable implements IoAccept
       }
       EventLoop loop = loops.get(Math.floorMod(nextLoop.getAndIncrement(), loops.size()));
       loop.execute(() -> open(loop, socket, local));
+    }
+  }
+
+  private static void resumeAccepting(SelectionKey key) {
+    if (key.isValid()) {
+      key.interestOps(SelectionKey.OP_ACCEPT);
     }
   }
 
