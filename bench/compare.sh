@@ -54,7 +54,7 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 RUNS_CONNECT=$(( QUICK ? 5 : 20 ))
 RUNS_COLD=$(( QUICK ? 3 : 5 ))
 RUNS_BULK=$(( QUICK ? 1 : 3 ))
-KEYSTROKES=$(( QUICK ? 100 : 200 ))
+KEYSTROKES=$(( QUICK ? 100 : 1000 ))
 IDLE_SESSIONS=$(( QUICK ? 10 : 20 )); IDLE_SETTLE=20
 BULK_BYTES=$(( QUICK ? 200000000 : 1000000000 ))
 FILE_BYTES=$(( QUICK ? 100000000 : 500000000 ))
@@ -242,8 +242,8 @@ def echo(n, servers, commands):
     try:
         for _, fd, _ in sessions:
             read_until(fd, b"READY", time.monotonic() + 60)
-        # The first 100 warm up: until the JIT has compiled the keystroke path, each of the
-        # gateway's thread hand-offs runs interpreted, and that is not what a typing user sees.
+        # The first 100 warm up: until the JIT has compiled the keystroke path, the gateway runs
+        # it interpreted, and that is not what a typing user sees.
         # Each server's whole tree (its own threads, the session's processes, cat) over the
         # measured keystrokes: what one keystroke costs it in thread hand-offs and CPU. Whatever
         # else a server does meanwhile (timers, a gateway's memory poll) counts too.
