@@ -37,6 +37,8 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
   // A loop reads a busy connection this many times in a row, then lets its other connections go;
   // a read that does not fill the buffer has drained the socket and ends the run early.
   private static final int READS_PER_TURN = 4;
+  // At most this many queued packets go to the socket in one gathering write.
+  private static final int PACKETS_PER_WRITE = 16;
 
   private final long id = IDS.incrementAndGet();
   private final EventLoopAcceptor service;
@@ -59,6 +61,10 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
   // racing on two threads cannot leave the flag clear and the interest off.
   private final Object readLock = new Object();
   private volatile boolean readSuspended;
+  // Only the loop's thread reads or sets it: while the loop hands reads to the handler, what the
+  // handler writes (window adjustments above all, one per three packets of an upload) is queued and
+  // goes out in one write at the end of the turn, not in a system call each.
+  private boolean corked;
 
   EventLoopSession(
       EventLoopAcceptor service,
@@ -108,6 +114,7 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
       return; // selected just before the suspension took the interest away
     }
     ByteBuffer buffer = loop.readBuffer();
+    corked = true;
     try {
       for (int i = 0; i < READS_PER_TURN; i++) {
         buffer.clear();
@@ -127,6 +134,9 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
       }
     } catch (Throwable e) {
       exceptionCaught(e);
+    } finally {
+      corked = false;
+      flush();
     }
   }
 
@@ -156,8 +166,8 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
     FailedWrite failed;
     synchronized (writeLock) {
       pending.add(future);
-      if (pending.size() > 1) {
-        return; // the loop sends it after those ahead of it
+      if (pending.size() > 1 || (corked && loop.inLoop())) {
+        return; // the loop sends it, after those ahead of it or at the end of its turn
       }
       failed = sendPending(done);
     }
@@ -182,29 +192,62 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
   // A failed write leaves the queue; the rest is aborted when the failure closes the connection.
   private FailedWrite sendPending(List<Nio2DefaultIoWriteFuture> done) {
     for (Nio2DefaultIoWriteFuture head = pending.peek(); head != null; head = pending.peek()) {
-      ByteBuffer bytes = head.getBuffer();
+      ByteBuffer last;
       try {
-        if (bytes == null) {
+        if (head.getBuffer() == null) {
           shutdownOutput();
+          done.add(pending.poll());
+          continue;
+        }
+        // Non-blocking, so not interruptible: a bridge thread interrupted while writing gets its
+        // bytes sent, where a blocking channel would close the whole connection.
+        int count = queuedPackets();
+        if (count == 1) {
+          last = head.getBuffer();
+          socket.write(last);
         } else {
-          // Non-blocking, so not interruptible: a bridge thread interrupted while writing gets
-          // its bytes sent, where a blocking channel would close the whole connection.
-          socket.write(bytes);
-          if (bytes.hasRemaining()) {
-            interest(SelectionKey.OP_WRITE, true);
-            loop.wakeup();
-            return null;
+          ByteBuffer[] packets = new ByteBuffer[count];
+          int i = 0;
+          for (Nio2DefaultIoWriteFuture f : pending) {
+            if (i == count) {
+              break;
+            }
+            packets[i++] = f.getBuffer();
           }
+          last = packets[count - 1];
+          socket.write(packets);
         }
       } catch (IOException e) {
         pending.poll();
         return new FailedWrite(head, e);
       }
-      pending.poll();
-      done.add(head);
+      for (Nio2DefaultIoWriteFuture sent = pending.peek();
+          sent != null && sent.getBuffer() != null && !sent.getBuffer().hasRemaining();
+          sent = pending.peek()) {
+        done.add(pending.poll());
+      }
+      if (last.hasRemaining()) {
+        // The socket is full: the rest goes when it has room.
+        interest(SelectionKey.OP_WRITE, true);
+        loop.wakeup();
+        return null;
+      }
     }
     interest(SelectionKey.OP_WRITE, false);
     return null;
+  }
+
+  // Under writeLock. How many data packets at the head of the queue go in one write: up to a
+  // shutdown marker, and at most PACKETS_PER_WRITE.
+  private int queuedPackets() {
+    int count = 0;
+    for (Nio2DefaultIoWriteFuture f : pending) {
+      if (f.getBuffer() == null || count == PACKETS_PER_WRITE) {
+        break;
+      }
+      count++;
+    }
+    return count;
   }
 
   private void shutdownOutput() throws IOException {

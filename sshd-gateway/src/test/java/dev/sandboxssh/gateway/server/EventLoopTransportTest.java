@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -157,6 +158,40 @@ class EventLoopTransportTest {
       // The identification line and the first key-exchange packet, every byte written, then EOF.
       assertThat(received).isGreaterThanOrEqualTo((long) chunk.length * chunks);
       assertThat(received).isLessThan((long) chunk.length * chunks + 4096);
+    }
+  }
+
+  @Test
+  void queuedWritesGoOutInOrderAndAShutdownOfOutputAfterThem() throws Exception {
+    try (Socket raw = new Socket("127.0.0.1", sshd.getPort())) {
+      raw.setReceiveBufferSize(64 * 1024);
+      Eventually.until(
+          "the server sees the connection",
+          Timeouts.EVENTUALLY,
+          () -> !sshd.getActiveSessions().isEmpty());
+      IoSession server = serverSessions().get(0).getIoSession();
+
+      // Each chunk is one byte value, so a chunk sent out of turn shows in the stream.
+      int chunks = 32;
+      int size = 256 * 1024;
+      for (int i = 0; i < chunks; i++) {
+        byte[] chunk = new byte[size];
+        Arrays.fill(chunk, (byte) i);
+        server.writeBuffer(new ByteArrayBuffer(chunk));
+      }
+      server.shutdownOutputStream();
+
+      byte[] received = raw.getInputStream().readAllBytes();
+
+      // The identification line and the first key-exchange packet, then the chunks, then EOF.
+      int prefix = received.length - chunks * size;
+      assertThat(prefix).isBetween(0, 4096);
+      for (int i = 0; i < chunks; i++) {
+        assertThat(received[prefix + i * size]).isEqualTo((byte) i);
+        assertThat(received[prefix + (i + 1) * size - 1]).isEqualTo((byte) i);
+      }
+      // Only the output was shut down: the connection is still open.
+      assertThat(server.isOpen()).isTrue();
     }
   }
 
