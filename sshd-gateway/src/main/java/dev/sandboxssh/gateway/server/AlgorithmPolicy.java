@@ -37,12 +37,13 @@ public final class AlgorithmPolicy {
   /**
    * Ciphers in the server's order of preference (clients choose by their own order; stock OpenSSH
    * asks for chacha20-poly1305 first). chacha20-poly1305 is the gateway's own implementation on the
-   * JDK's ChaCha20, not MINA's plain-Java one.
+   * JDK's ChaCha20, not MINA's plain-Java one; AES-GCM is MINA's, decrypting out of place ({@link
+   * AesGcmCipher}).
    */
   static final List<CipherFactory> CIPHERS =
       List.of(
-          BuiltinCiphers.aes128gcm,
-          BuiltinCiphers.aes256gcm,
+          AesGcmCipher.AES128,
+          AesGcmCipher.AES256,
           ChaCha20Poly1305Cipher.FACTORY,
           BuiltinCiphers.aes128ctr,
           BuiltinCiphers.aes192ctr,
