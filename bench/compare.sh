@@ -144,20 +144,35 @@ def cpu_ns(root):
             pass
     return total * 10**9 // os.sysconf("SC_CLK_TCK")
 
-def switches(root):
-    # Context switches, voluntary and not, of every thread of the live tree: each one is a thread
+def thread_switches(root):
+    # Context switches, voluntary and not, of each thread of the live tree: each one is a thread
     # put to sleep or woken, the hand-offs a keystroke pays for in latency. Unlike latency, the
     # count hardly moves with the machine's noise.
-    total = 0
+    counts = {}
     for p in tree(root):
         try:
             threads = os.listdir(f"/proc/{p}/task")
         except OSError:
             continue
         for t in threads:
-            for key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
-                total += int(status(f"{p}/task/{t}", key))
-    return total
+            counts[t] = sum(int(status(f"{p}/task/{t}", key))
+                            for key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
+    return counts
+
+class Switches:
+    # Per thread, so that a thread which ends while keystrokes are measured (an idle pool thread,
+    # say) keeps the count it had at the last sample instead of taking its whole past off the sum;
+    # a thread that starts meanwhile counts from zero.
+    def __init__(self, root):
+        self.root, self.first = root, thread_switches(root)
+        self.last = dict(self.first)
+
+    def sample(self):
+        self.last.update(thread_switches(self.root))
+
+    def since_start(self):
+        self.sample()
+        return sum(n - self.first.get(t, 0) for t, n in self.last.items())
 
 def rss_kb(pid):
     return int(status(pid, "VmRSS"))
@@ -250,7 +265,10 @@ def echo(n, servers, commands):
         before = []
         for i in range(n + 100):
             if i == 100:
-                before = [(switches(pid), server_cpu_ns(pid, cg)) for pid, cg in servers]
+                before = [(Switches(pid), server_cpu_ns(pid, cg)) for pid, cg in servers]
+            elif i > 100 and i % 50 == 0:
+                for counter, _ in before:
+                    counter.sample()
             for _, fd, times in sessions:
                 c = bytes([97 + i % 26])
                 t0 = time.perf_counter()
@@ -263,7 +281,7 @@ def echo(n, servers, commands):
         for (_, _, times), (pid, cg), (s0, c0) in zip(sessions, servers, before):
             out += ["%.2f" % statistics.median(times),
                     "%.2f" % statistics.quantiles(times, n=10, method="inclusive")[8],
-                    "%.1f" % ((switches(pid) - s0) / n),
+                    "%.1f" % (s0.since_start() / n),
                     "%.0f" % ((server_cpu_ns(pid, cg) - c0) / n / 1000)]
         print(" ".join(out))
     except (TimeoutError, EOFError) as e:
