@@ -39,8 +39,13 @@ import org.openjdk.jmh.annotations.Warmup;
     jvmArgsAppend = {"--add-opens", "java.base/com.sun.crypto.provider=ALL-UNNAMED"})
 @State(Scope.Thread)
 public class CipherBench {
-  /** chacha20-poly1305@openssh.com, the gateway's and MINA's; aes128-gcm@openssh.com, MINA's. */
-  @Param({"gateway-chacha20-poly1305", "mina-chacha20-poly1305", "mina-aes128-gcm"})
+  /** chacha20-poly1305@openssh.com and aes128-gcm@openssh.com, each the gateway's and MINA's. */
+  @Param({
+    "gateway-chacha20-poly1305",
+    "mina-chacha20-poly1305",
+    "gateway-aes128-gcm",
+    "mina-aes128-gcm"
+  })
   public String cipher;
 
   /** Payload bytes per packet: 32 KiB, OpenSSH's usual packet when a transfer is bulk. */
@@ -84,6 +89,7 @@ public class CipherBench {
     return switch (cipher) {
       case "gateway-chacha20-poly1305" -> ChaCha20Poly1305Cipher.FACTORY.create();
       case "mina-chacha20-poly1305" -> new ChaCha20Cipher();
+      case "gateway-aes128-gcm" -> AesGcmCipher.AES128.create();
       case "mina-aes128-gcm" -> BuiltinCiphers.aes128gcm.create();
       default -> throw new IllegalArgumentException("unknown cipher " + cipher);
     };
