@@ -130,13 +130,8 @@ class EventLoopTransportTest {
 
   @Test
   void writesAPeerCannotTakeWaitForItAndAGracefulCloseSendsThemAll() throws Exception {
-    try (Socket raw = new Socket("127.0.0.1", sshd.getPort())) {
-      raw.setReceiveBufferSize(64 * 1024);
-      Eventually.until(
-          "the server sees the connection",
-          Timeouts.EVENTUALLY,
-          () -> !sshd.getActiveSessions().isEmpty());
-      IoSession server = serverSessions().get(0).getIoSession();
+    try (Socket raw = rawClient()) {
+      IoSession server = serverSide();
 
       // Far more than both ends' socket buffers hold while nothing reads.
       byte[] chunk = new byte[256 * 1024];
@@ -163,13 +158,8 @@ class EventLoopTransportTest {
 
   @Test
   void queuedWritesGoOutInOrderAndAShutdownOfOutputAfterThem() throws Exception {
-    try (Socket raw = new Socket("127.0.0.1", sshd.getPort())) {
-      raw.setReceiveBufferSize(64 * 1024);
-      Eventually.until(
-          "the server sees the connection",
-          Timeouts.EVENTUALLY,
-          () -> !sshd.getActiveSessions().isEmpty());
-      IoSession server = serverSessions().get(0).getIoSession();
+    try (Socket raw = rawClient()) {
+      IoSession server = serverSide();
 
       // Each chunk is one byte value, so a chunk sent out of turn shows in the stream.
       int chunks = 32;
@@ -198,12 +188,8 @@ class EventLoopTransportTest {
   @Test
   void aWriteToAPeerThatIsGoneFailsItsFutureAndClosesTheConnection() throws Exception {
     IoSession server;
-    try (Socket raw = new Socket("127.0.0.1", sshd.getPort())) {
-      Eventually.until(
-          "the server sees the connection",
-          Timeouts.EVENTUALLY,
-          () -> !sshd.getActiveSessions().isEmpty());
-      server = serverSessions().get(0).getIoSession();
+    try (Socket raw = rawClient()) {
+      server = serverSide();
       // Not reading, the loop cannot see the reset first: the write has to.
       server.suspendRead();
       raw.setSoLinger(true, 0);
@@ -255,6 +241,24 @@ class EventLoopTransportTest {
     ChannelShell shell = session.createShellChannel();
     shell.open().verify(Timeouts.COMMAND);
     return shell;
+  }
+
+  // A TCP client that sends nothing and reads only when told, with a small receive buffer, so
+  // that the server's writes back up quickly.
+  private Socket rawClient() throws IOException {
+    Socket raw = new Socket();
+    raw.setReceiveBufferSize(64 * 1024);
+    raw.connect(new InetSocketAddress("127.0.0.1", sshd.getPort()));
+    return raw;
+  }
+
+  // The server's side of the only connection, once the server has accepted it.
+  private IoSession serverSide() {
+    Eventually.until(
+        "the server sees the connection",
+        Timeouts.EVENTUALLY,
+        () -> !sshd.getActiveSessions().isEmpty());
+    return serverSessions().get(0).getIoSession();
   }
 
   private List<AbstractSession> serverSessions() {
