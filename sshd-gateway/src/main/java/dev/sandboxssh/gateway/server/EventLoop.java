@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.server;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
@@ -74,8 +75,16 @@ final class EventLoop implements Executor {
     wakeup();
   }
 
-  /** Runs the task on the loop's thread and waits for it; runs it directly on the loop itself. */
-  void executeAndWait(Runnable task) {
+  /** Work for {@link #executeAndWait} that may fail with an I/O error. */
+  interface IoTask {
+    void run() throws IOException;
+  }
+
+  /**
+   * Runs the task on the loop's thread and waits for it, throwing what it threw; runs it directly
+   * on the loop itself.
+   */
+  void executeAndWait(IoTask task) throws IOException {
     if (inLoop() || !thread.isAlive()) {
       task.run();
       return;
@@ -86,7 +95,7 @@ final class EventLoop implements Executor {
           try {
             task.run();
             done.complete(null);
-          } catch (RuntimeException | Error e) {
+          } catch (IOException | RuntimeException | Error e) {
             done.completeExceptionally(e);
           }
         });
@@ -94,11 +103,16 @@ final class EventLoop implements Executor {
       done.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted waiting for " + thread.getName());
     } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException r) {
         throw r;
       }
-      throw (Error) e.getCause();
+      throw (Error) cause;
     }
   }
 

@@ -63,19 +63,9 @@ final class EventLoopAcceptor extends AbstractInnerCloseable implements IoAccept
       server.configureBlocking(false);
       SocketAddress local = server.getLocalAddress();
       EventLoop.Ready onAccept = key -> acceptAll(key, server, local);
-      IOException[] failed = new IOException[1];
       acceptLoop()
           .executeAndWait(
-              () -> {
-                try {
-                  server.register(acceptLoop().selector(), SelectionKey.OP_ACCEPT, onAccept);
-                } catch (IOException e) {
-                  failed[0] = e;
-                }
-              });
-      if (failed[0] != null) {
-        throw failed[0];
-      }
+              () -> server.register(acceptLoop().selector(), SelectionKey.OP_ACCEPT, onAccept));
       bound.put(local, server);
     } catch (IOException | RuntimeException e) {
       server.close();
@@ -179,16 +169,16 @@ final class EventLoopAcceptor extends AbstractInnerCloseable implements IoAccept
     }
     // Closed on the loop, which then selects once: a registered channel's socket is released only
     // when its selector deregisters it, and a drain must refuse the next client at once.
-    acceptLoop()
-        .executeAndWait(
-            () -> {
-              try {
+    try {
+      acceptLoop()
+          .executeAndWait(
+              () -> {
                 server.close();
                 acceptLoop().releaseClosed();
-              } catch (IOException e) {
-                log.warn("unbind({}): {}", address, e.toString());
-              }
-            });
+              });
+    } catch (IOException e) {
+      log.warn("unbind({}): {}", address, e.toString());
+    }
   }
 
   @Override
