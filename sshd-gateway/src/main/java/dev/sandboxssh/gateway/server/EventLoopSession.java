@@ -65,6 +65,8 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
   // handler writes (window adjustments above all, one per three packets of an upload) is queued and
   // goes out in one write at the end of the turn, not in a system call each.
   private boolean corked;
+  // Whether the loop queued a write during its current turn, and so has to flush at its end.
+  private boolean corkedWrites;
 
   EventLoopSession(
       EventLoopAcceptor service,
@@ -136,7 +138,10 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
       exceptionCaught(e);
     } finally {
       corked = false;
-      flush();
+      if (corkedWrites) {
+        corkedWrites = false;
+        flush();
+      }
     }
   }
 
@@ -166,8 +171,12 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
     FailedWrite failed;
     synchronized (writeLock) {
       pending.add(future);
-      if (pending.size() > 1 || (corked && loop.inLoop())) {
-        return; // the loop sends it, after those ahead of it or at the end of its turn
+      if (pending.size() > 1) {
+        return; // the loop sends it after those ahead of it
+      }
+      if (corked && loop.inLoop()) {
+        corkedWrites = true;
+        return; // the loop sends it at the end of its turn
       }
       failed = sendPending(done);
     }
@@ -327,9 +336,7 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
             closeId,
             () -> {
               try {
-                if (socket.isOpen()) {
-                  socket.shutdownOutput();
-                }
+                shutdownOutput();
               } catch (IOException e) {
                 log.trace("doCloseGracefully({}): {}", this, e.toString());
               }
