@@ -26,9 +26,6 @@ final class AesGcmCipher extends BaseGCMCipher {
   // connection holds none.
   private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
-  // The same object as MINA's parameters, with its counter step reachable from here.
-  private Counter counter;
-
   private AesGcmCipher(CipherFactory like) {
     super(
         like.getIVSize(),
@@ -44,8 +41,7 @@ final class AesGcmCipher extends BaseGCMCipher {
   protected javax.crypto.Cipher createCipherInstance(Mode mode, byte[] key, byte[] iv)
       throws Exception {
     javax.crypto.Cipher cipher = super.createCipherInstance(mode, key, iv);
-    counter = new Counter(getAuthenticationTagSize() * Byte.SIZE, iv);
-    parameters = counter;
+    parameters = new Counter(getAuthenticationTagSize() * Byte.SIZE, iv);
     return cipher;
   }
 
@@ -64,7 +60,7 @@ final class AesGcmCipher extends BaseGCMCipher {
     // Throws on a bad tag before anything is copied back: MINA never sees unauthenticated bytes.
     int n = cipher.doFinal(input, inputOffset, inputLen + getAuthenticationTagSize(), scratch, 0);
     System.arraycopy(scratch, 0, input, inputOffset, n);
-    counter.next();
+    ((Counter) parameters).next();
     initialized = false;
   }
 

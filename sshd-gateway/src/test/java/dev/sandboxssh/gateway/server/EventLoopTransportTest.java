@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sandboxssh.gateway.e2e.Eventually;
 import dev.sandboxssh.gateway.e2e.Timeouts;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -146,7 +145,7 @@ class EventLoopTransportTest {
       last.addListener(future -> lastCompletedOn.set(Thread.currentThread().getName()));
       server.close(false);
 
-      long received = drain(raw.getInputStream());
+      long received = raw.getInputStream().transferTo(OutputStream.nullOutputStream());
 
       assertThat(last.isWritten()).isTrue();
       assertThat(lastCompletedOn.get()).startsWith("ssh-io-");
@@ -265,15 +264,6 @@ class EventLoopTransportTest {
     return sshd.getActiveSessions().stream().map(AbstractSession.class::cast).toList();
   }
 
-  private static long drain(InputStream in) throws IOException {
-    byte[] buffer = new byte[64 * 1024];
-    long total = 0;
-    for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-      total += n;
-    }
-    return total;
-  }
-
   private static KeyPair ed25519() throws Exception {
     KeyPairGenerator generator = SecurityUtils.getKeyPairGenerator(SecurityUtils.EDDSA);
     generator.initialize(256);
@@ -307,9 +297,7 @@ class EventLoopTransportTest {
                 byte[] buffer = new byte[1024];
                 try {
                   for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-                    ByteArrayOutputStream copy = new ByteArrayOutputStream();
-                    copy.write(buffer, 0, n);
-                    shellInput.add(copy.toByteArray());
+                    shellInput.add(Arrays.copyOf(buffer, n));
                   }
                 } catch (IOException e) {
                   // The channel closed.
