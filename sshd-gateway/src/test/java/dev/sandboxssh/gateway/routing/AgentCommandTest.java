@@ -55,22 +55,40 @@ class AgentCommandTest {
 
   @Test
   void theAgentsNettyEmitsNoJfrEvents() throws Exception {
+    // A netty that renamed it would start JFR's machinery on every cold agent's first connection.
+    assertPropertyGivenAndRead(
+        "io.grpc.netty.shaded.io.netty.jfr.enabled",
+        "false",
+        "/io/grpc/netty/shaded/io/netty/util/internal/PlatformDependent.class");
+  }
+
+  @Test
+  void theAgentsNettyAndGrpcAllocateUnpooled() throws Exception {
+    // Both netty's default allocator and gRPC's own read the name; one that no longer did would
+    // give every agent a zeroed pool chunk again.
+    String property = "io.grpc.netty.shaded.io.netty.allocator.type";
+    assertPropertyGivenAndRead(
+        property, "unpooled", "/io/grpc/netty/shaded/io/netty/buffer/ByteBufUtil.class");
+    assertPropertyGivenAndRead(
+        property, "unpooled", "/io/grpc/netty/shaded/io/grpc/netty/Utils.class");
+  }
+
+  /**
+   * Asserts that the agent's command sets system property {@code property} to {@code value} as a
+   * JVM option, and that {@code reader}, a class on the agent's classpath, names that property.
+   */
+  private void assertPropertyGivenAndRead(String property, String value, String reader)
+      throws Exception {
     Path dir = Path.of("/tmp/agent");
     List<String> cmd =
         new AgentCommand(null)
             .build(dir, dir.resolve("agent.sock"), dir.resolve("token"), dir, dir);
 
-    String property = "io.grpc.netty.shaded.io.netty.jfr.enabled";
-    assertThat(cmd.indexOf("-D" + property + "=false"))
+    assertThat(cmd.indexOf("-D" + property + "=" + value))
         .isPositive()
         .isLessThan(cmd.indexOf(AgentCommand.MAIN_CLASS));
-    // The name the shaded netty on the agent's classpath reads: a netty that renamed it would
-    // start JFR's machinery on every cold agent's first connection again.
-    try (var in =
-        getClass()
-            .getResourceAsStream(
-                "/io/grpc/netty/shaded/io/netty/util/internal/PlatformDependent.class")) {
-      assertThat(in).isNotNull();
+    try (var in = getClass().getResourceAsStream(reader)) {
+      assertThat(in).as(reader).isNotNull();
       assertThat(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1)).contains(property);
     }
   }
