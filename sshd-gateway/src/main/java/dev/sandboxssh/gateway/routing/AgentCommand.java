@@ -89,19 +89,18 @@ final class AgentCommand {
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
     // A small, quick-starting JVM: an agent serves one sandbox, and its memory counts against
-    // the sandbox's limit. A heap that starts small and gives back what it frees, and one netty
-    // arena instead of one per core, took an agent's RSS after 0.9 GB of downloads from 199 MB to
-    // 119 MB at the same throughput.
+    // the sandbox's limit. A heap that starts small and gives back what it frees, and (before the
+    // pool went, below) one netty arena instead of one per core, took an agent's RSS after 0.9 GB
+    // of downloads from 199 MB to 119 MB at the same throughput.
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-Xms8m");
     cmd.add("-XX:MinHeapFreeRatio=10");
     cmd.add("-XX:MaxHeapFreeRatio=30");
-    cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1");
-    cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1");
-    // A local agent's calls are small (bulk bytes are handed off), so a pool buys it nothing,
-    // while a pooled arena's first buffer took a whole chunk, zeroed as it was allocated: 3.3 MB
-    // of every agent's RSS after its first connection (67.9 -> 64.6 MB, standalone agent). gRPC
-    // reads the same name for its own allocator.
+    // No buffer pool at all, so no arena count to set: a local agent's calls are small (bulk
+    // bytes are handed off), so a pool buys it nothing, while even one arena's first buffer took
+    // a whole chunk, zeroed as it was allocated: 3.3 MB of every agent's RSS after its first
+    // connection (67.9 -> 64.6 MB, standalone agent). gRPC reads the same name for its own
+    // allocator.
     cmd.add("-Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled");
     // Netty emits JFR events for its buffer pool when JFR is available; loading the first event
     // class starts JFR's event machinery (metadata, bytecode generation) on the agent's first
