@@ -6,10 +6,12 @@
 #
 # Prints one row per measure with the sshd value, the gateway value and their ratio
 # (gateway / sshd; whether higher is better depends on the unit):
-#   - connect + `true`, warm (the sandbox's agent already runs) and cold, twice: the first login
-#     to a new sandbox (it takes the spare agent the gateway started ahead, local.spare-agents)
-#     and the first to a sandbox that already holds files (its agent has to start, as after an
-#     idle stop); sshd has nothing to start, so its column is a plain connect;
+#   - connect + `true`, warm (the sandbox's agent already runs) and cold, three times: the first
+#     login to a new sandbox (it takes the spare agent the gateway started ahead,
+#     local.spare-agents), the first to a sandbox that already holds files, as after an idle stop
+#     (it takes the spare too, its files given to the spare's uid), and the first to one that holds
+#     too many files for that (its own agent has to start); sshd has nothing to start, so its
+#     column is a plain connect;
 #   - keystroke echo through `ssh -tt` (median and p90), and what each keystroke costs the server's
 #     whole process tree in context switches (thread hand-offs) and CPU;
 #   - exec download/upload, sftp put/get, scp put and -L/-R port forwarding, each once with the
@@ -694,30 +696,44 @@ fi
 # nothing per user, so its column is a plain connect, taken alternately with the cold ones.
 # new$i: a sandbox just created, whose first login takes the spare agent. The next one waits for
 # the gateway's next spare, as a platform creating a sandbox every few seconds would find it.
-# used$i: a sandbox that already holds a file, as one whose agent stopped when idle: no spare can
-# take it (a spare runs as a new uid), so the login starts its agent.
+# used$i: a sandbox that already holds files, owned by a uid of the sandboxes' range, as one whose
+# agent stopped when idle: it takes the next spare, its files given to the spare's uid.
+# big$i: one that holds more files than the gateway gives to a spare (5,000): its login starts
+# its agent, as every login to a stopped sandbox did before spares took used ones.
 want cold || RUNS_COLD=0
 for i in $(seq "$RUNS_COLD"); do
-  "${G[@]}" sandbox create --owner bencher --id "new$i" --data-dir "$WORK/data" >/dev/null
-  "${G[@]}" sandbox create --owner bencher --id "used$i" --data-dir "$WORK/data" >/dev/null
+  for kind in new used big; do
+    "${G[@]}" sandbox create --owner bencher --id "$kind$i" --data-dir "$WORK/data" >/dev/null
+  done
+  mkdir -p "$WORK/data/sandboxes/used$i/.cache" "$WORK/data/sandboxes/big$i"
   echo kept > "$WORK/data/sandboxes/used$i/notes"
+  echo kept > "$WORK/data/sandboxes/used$i/.cache/state"
+  chown -R "$((300500 + i)):$((300500 + i))" "$WORK/data/sandboxes/used$i" 2>/dev/null || true
+  (cd "$WORK/data/sandboxes/big$i" && seq 5000 | xargs touch)
+  chown -R "$((300600 + i)):$((300600 + i))" "$WORK/data/sandboxes/big$i" 2>/dev/null || true
 done
 cold_ms() { local t0 t1; t0=$(now_ns); ssh "${SSH_OPTS[@]}" -p "$GW_PORT" "$1@127.0.0.1" true || return 1; t1=$(now_ns); echo $(( (t1 - t0) / 1000000 )); }
-: > "$WORK/c.base"; : > "$WORK/c.new"; : > "$WORK/c.used"
+: > "$WORK/c.base"; : > "$WORK/c.new"; : > "$WORK/c.used"; : > "$WORK/c.big"
 for i in $(seq "$RUNS_COLD"); do
-  spare_ready "$((i + 1))"
-  connect_ms base >> "$WORK/c.base" || true
-  cold_ms "new$i" >> "$WORK/c.new" || echo failed >> "$WORK/c.new"
-  spare_ready "$((i + 2))"
-  connect_ms base >> "$WORK/c.base" || true
-  cold_ms "used$i" >> "$WORK/c.used" || echo failed >> "$WORK/c.used"
+  # Spare 1 went to the bench sandbox: new$i takes spare 2i, used$i spare 2i+1, and big$i waits
+  # for spare 2i+2, so that no spare starts alongside its agent.
+  n=$((2 * i))
+  for kind in new used big; do
+    spare_ready "$n"
+    n=$((n + 1))
+    connect_ms base >> "$WORK/c.base" || true
+    cold_ms "$kind$i" >> "$WORK/c.$kind" || echo failed >> "$WORK/c.$kind"
+  done
 done
 cold_of() { if grep -q failed "$1"; then echo failed; else median < "$1"; fi; }
 SPARES_TAKEN=$(grep -cE "agent started: sandbox=new[0-9]+ .*a spare agent" "$WORK/gateway.log" || true)
+USED_TAKEN=$(grep -cE "agent started: sandbox=used[0-9]+ .*files given to its uid" "$WORK/gateway.log" || true)
+BIG_OWN=$(grep -cE "agent started: sandbox=big[0-9]+ .*\(confined\)" "$WORK/gateway.log" || true)
 if [ "$RUNS_COLD" != 0 ]; then
   row "connect + true, new sandbox (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.new")"
-  row "connect + true, agent not running, median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.used")"
-  echo "# new sandboxes that took a spare agent: $SPARES_TAKEN of $RUNS_COLD"
+  row "connect + true, with files (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.used")"
+  row "connect + true, 5,000 files (own agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.big")"
+  echo "# spare agents taken by new sandboxes: $SPARES_TAKEN of $RUNS_COLD; by sandboxes with files: $USED_TAKEN of $RUNS_COLD; own agents started for 5,000 files: $BIG_OWN of $RUNS_COLD"
 fi
 
 # The bench sandbox's agent should start once, at the first login, and live through the run
@@ -730,6 +746,7 @@ if [ -n "$JSON" ]; then
   helper json "$ROWS" "$JSON" "date=$(date -u +%FT%TZ)" "openssh=$(ssh -V 2>&1 | cut -d, -f1)" \
     "cores=$(nproc)" "quick=$QUICK" "cpu_accounting=$CPU_HOW" \
     "default_cipher_sshd=$CIPHER_BASE" "default_cipher_gateway=$CIPHER_GW" \
-    "bench_agent_starts=$AGENT_STARTS" "spares_taken=${SPARES_TAKEN:-0}"
+    "bench_agent_starts=$AGENT_STARTS" "spares_taken=${SPARES_TAKEN:-0}" \
+    "spares_taken_with_files=${USED_TAKEN:-0}" "own_agents_for_5000_files=${BIG_OWN:-0}"
   echo "# rows written to $JSON"
 fi

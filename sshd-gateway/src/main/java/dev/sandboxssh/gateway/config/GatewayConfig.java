@@ -130,7 +130,8 @@ public record GatewayConfig(
    *     (JDK 25 or later), made once per gateway jar and JDK by a training run in a sandbox of its
    *     own
    * @param spareAgents confined agents kept started ahead, each in a sandbox of no id yet, for the
-   *     first login to a new sandbox (0 = none; only a root gateway can hand one over)
+   *     first login to a sandbox whose agent is not running (0 = none; only a root gateway can hand
+   *     one over)
    */
   public record Local(
       Duration idleTimeout,

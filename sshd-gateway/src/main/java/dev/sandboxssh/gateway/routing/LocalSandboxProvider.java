@@ -44,11 +44,12 @@ import org.slf4j.LoggerFactory;
  * has used it for the idle timeout.
  *
  * <p>Spare agents: where the launcher can reassign agents, a few are kept started ahead, each in a
- * sandbox of its own that has no id yet ({@code sandboxes/.spare-*}). The first session of a new
- * sandbox, whose directory is still empty, takes one: its directory and run dir are renamed to the
+ * sandbox of its own that has no id yet ({@code sandboxes/.spare-*}). The first session of a
+ * sandbox whose agent is not running takes one: its directory and run dir are renamed to the
  * sandbox's (the agent's bind mounts follow them), and the launcher gives it the sandbox's host
- * name. Only a sandbox that never held anything can take one, since a spare already runs as the
- * fresh uid it was given.
+ * name. A spare already runs as the fresh uid it was given, so a sandbox that holds files gives
+ * them to that uid first and moves them into the spare's directory; one with more than {@link
+ * #MAX_FILES_TO_REOWN} files, or with a process of its old uid still running, starts its own agent.
  */
 public final class LocalSandboxProvider implements SandboxProvider {
   private static final Logger log = LoggerFactory.getLogger(LocalSandboxProvider.class);
@@ -65,6 +66,20 @@ public final class LocalSandboxProvider implements SandboxProvider {
 
   /** The name prefix of a spare agent's sandbox directory and run dir: no sandbox id has a dot. */
   private static final String SPARE_PREFIX = ".spare-";
+
+  /**
+   * Where a used sandbox's files wait while a spare agent takes them; the next gateway puts back
+   * any it finds.
+   */
+  private static final String TAKING_PREFIX = ".taking-";
+
+  /**
+   * The most files (directories included) a used sandbox may hold for a spare agent to take it.
+   * Each is given to the spare's uid, some microseconds apiece, and changes its ctime, so the first
+   * {@code git status} after re-reads what it tracks; past this many, starting the sandbox's own
+   * agent is the cheaper way.
+   */
+  public static final int MAX_FILES_TO_REOWN = 5_000;
 
   private final DataDir dataDir;
   private final AgentLauncher launcher;
@@ -111,6 +126,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     this.connectTimeout = connectTimeout;
     this.idleTimeout = idleTimeout;
     this.scheduler = scheduler;
+    putBackUnfinishedTakes();
   }
 
   @Override
@@ -276,6 +292,14 @@ public final class LocalSandboxProvider implements SandboxProvider {
       spares.clear();
     }
     spareStarter.shutdownNow();
+    try {
+      // A spare starting now sees closed and removes itself; nothing of it may outlive close.
+      if (!spareStarter.awaitTermination(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+        log.warn("a spare agent still starting as the gateway stops may leave its directory");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     unused.forEach(LocalAgent::discard);
     for (LocalAgent agent : snapshot()) {
       // Named sessions live in the agent: it stays (it outlives this gateway while it holds
@@ -347,6 +371,43 @@ public final class LocalSandboxProvider implements SandboxProvider {
         released = true;
         release(agent);
       }
+    }
+  }
+
+  /** Moves every entry of directory {@code from} into {@code to}, refusing to replace any. */
+  private static void moveEntries(Path from, Path to) throws IOException {
+    try (var entries = Files.newDirectoryStream(from)) {
+      for (Path entry : entries) {
+        Files.move(entry, to.resolve(entry.getFileName()));
+      }
+    }
+  }
+
+  /**
+   * Puts back the files of a sandbox that a spare agent was taking when an earlier gateway on this
+   * data dir stopped: they are the sandbox's, whoever's uid they have (its next start settles
+   * that).
+   */
+  private void putBackUnfinishedTakes() {
+    try (var dirs = Files.newDirectoryStream(dataDir.sandboxes(), TAKING_PREFIX + "*")) {
+      for (Path taking : dirs) {
+        Path home =
+            taking.resolveSibling(
+                taking.getFileName().toString().substring(TAKING_PREFIX.length()));
+        try {
+          if (Files.exists(home, LinkOption.NOFOLLOW_LINKS)) {
+            moveEntries(taking, home);
+            Files.delete(taking);
+          } else {
+            Files.move(taking, home);
+          }
+          log.info("sandbox {}: files put back from {}", home.getFileName(), taking);
+        } catch (IOException e) {
+          log.error("sandbox {}: files stay in {}: {}", home.getFileName(), taking, e.toString());
+        }
+      }
+    } catch (IOException e) {
+      log.debug("no unfinished takes to look for: {}", e.toString());
     }
   }
 
@@ -519,15 +580,43 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     /**
-     * Makes this never-used sandbox's agent out of a spare, if one is ready: true when it serves.
-     * False leaves nothing of the attempt behind, for an ordinary start.
+     * Makes this sandbox's agent out of a spare, if one is ready: true when it serves. False leaves
+     * the sandbox's files where they were, for an ordinary start.
      */
     private boolean takeSpareFor(Path socket, Path token) {
+      // A used sandbox's files: each to be given to the spare's uid, children before the
+      // directory; null for a sandbox that never held anything.
+      List<Path> files;
       try {
-        if (!neverUsed(home)) {
-          return false;
+        if (neverUsed(home)) {
+          files = null;
+        } else {
+          long look = System.nanoTime();
+          Optional<List<Path>> tree = SandboxUids.treeOf(home, MAX_FILES_TO_REOWN);
+          if (tree.isEmpty()) {
+            log.info(
+                "sandbox {}: more than {} files (looked {} ms), or not a directory: its own agent"
+                    + " starts",
+                id,
+                MAX_FILES_TO_REOWN,
+                (System.nanoTime() - look) / 1_000_000);
+            return false;
+          }
+          // Nothing of the old uid may run while its tree is walked (see anyProcessOf). Root's
+          // (files put there from the host) is the gateway's own, and no sandbox's.
+          int oldUid = SandboxUids.ownerOf(home);
+          if (oldUid != 0 && SandboxUids.anyProcessOf(oldUid)) {
+            log.info(
+                "sandbox {}: processes of its uid {} still run: its own agent starts", id, oldUid);
+            return false;
+          }
+          files = tree.get();
         }
       } catch (IOException e) {
+        log.info(
+            "sandbox {}: cannot look through its files, its own agent starts: {}",
+            id,
+            e.toString());
         return false;
       }
       LocalAgent spare = takeSpare();
@@ -542,13 +631,25 @@ public final class LocalSandboxProvider implements SandboxProvider {
             spare.discard();
             return false;
           }
-          try {
-            // rename(2) replaces an empty directory, and fails if something came into it meanwhile.
-            Files.move(spare.home, home, StandardCopyOption.ATOMIC_MOVE);
-          } catch (IOException e) {
-            log.info("sandbox {}: a spare agent cannot take its directory: {}", id, e.toString());
-            returnSpare(spare);
-            return false;
+          if (files == null) {
+            try {
+              // rename(2) replaces an empty directory, and fails if something came into it
+              // meanwhile.
+              Files.move(spare.home, home, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+              log.info("sandbox {}: a spare agent cannot take its directory: {}", id, e.toString());
+              returnSpare(spare);
+              return false;
+            }
+          } else {
+            try {
+              giveFiles(spare, files);
+            } catch (IOException e) {
+              // The files are where they were, for the sandbox's own agent.
+              log.warn("sandbox {}: a spare agent cannot take its files: {}", id, e.toString());
+              spare.discard();
+              return false;
+            }
           }
           // From here on the agent is this sandbox's: on failure it is stopped as this one's.
           process = spare.process;
@@ -569,7 +670,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
         }
         connect(socket, Files.readString(token, StandardCharsets.UTF_8).strip());
         AgentProbe.check(id, client, connectTimeout);
-        serving(started, "a spare agent, started ahead");
+        serving(
+            started,
+            files == null
+                ? "a spare agent, started ahead"
+                : "a spare agent, started ahead; " + files.size() + " files given to its uid");
         return true;
       } catch (IOException | SandboxUnreachableException | RuntimeException e) {
         log.warn("sandbox {}: the spare agent it took failed, starting one: {}", id, e.toString());
@@ -582,6 +687,59 @@ public final class LocalSandboxProvider implements SandboxProvider {
         return false;
       } finally {
         topUpSpares();
+      }
+    }
+
+    /**
+     * Gives a used sandbox's files to {@code spare}: each to the spare's uid, then into the spare's
+     * directory (the inode its agent has bound as the home), which then takes this sandbox's name.
+     * On failure no file is lost: they stay in this sandbox's directory, or, should the gateway
+     * stop half-way, in {@code .taking-ID}, which the next gateway puts back.
+     */
+    private void giveFiles(LocalAgent spare, List<Path> files) throws IOException {
+      if (!neverUsed(spare.home)) {
+        // What the spare left there would mix into the sandbox's home.
+        throw new IOException("the spare's own directory is not empty");
+      }
+      int uid = SandboxUids.ownerOf(spare.home);
+      int oldUid = SandboxUids.ownerOf(home);
+      try {
+        for (Path file : files) {
+          SandboxUids.chown(file, uid);
+        }
+      } catch (IOException e) {
+        // All back to the old uid, which the sandbox's own agent then runs as: a file left the
+        // spare's would be out of its reach.
+        for (Path file : files) {
+          try {
+            SandboxUids.chown(file, oldUid);
+          } catch (IOException again) {
+            e.addSuppressed(again);
+          }
+        }
+        throw e;
+      }
+      Path taking = home.resolveSibling(TAKING_PREFIX + id);
+      Files.move(spare.home, taking, StandardCopyOption.ATOMIC_MOVE);
+      try {
+        moveEntries(home, taking);
+        Files.setPosixFilePermissions(
+            taking, Files.getPosixFilePermissions(home, LinkOption.NOFOLLOW_LINKS));
+        // rename(2) replaces the sandbox's directory, empty now.
+        Files.move(taking, home, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        try {
+          moveEntries(taking, home);
+          Files.delete(taking);
+        } catch (IOException back) {
+          e.addSuppressed(back);
+          log.error(
+              "sandbox {}: some of its files stay in {} until the gateway restarts: {}",
+              id,
+              taking,
+              back.toString());
+        }
+        throw e;
       }
     }
 

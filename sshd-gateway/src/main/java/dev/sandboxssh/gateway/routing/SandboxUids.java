@@ -8,8 +8,11 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Gives each local sandbox its own unprivileged host uid (and gid of the same number), from the
@@ -94,6 +97,68 @@ final class SandboxUids {
             return FileVisitResult.CONTINUE;
           }
         });
+  }
+
+  /**
+   * Every entry of the tree at {@code dir}, the directory last, or empty when it holds more than
+   * {@code max} (the walk stops there) or is not a directory. Links are listed, never followed.
+   */
+  static Optional<List<Path>> treeOf(Path dir, int max) throws IOException {
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return Optional.empty();
+    }
+    List<Path> entries = new ArrayList<>();
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
+            entries.add(f);
+            return entries.size() > max ? FileVisitResult.TERMINATE : FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            entries.add(d);
+            return entries.size() > max ? FileVisitResult.TERMINATE : FileVisitResult.CONTINUE;
+          }
+        });
+    boolean whole =
+        entries.size() <= max && !entries.isEmpty() && entries.get(entries.size() - 1).equals(dir);
+    return whole ? Optional.of(entries) : Optional.empty();
+  }
+
+  /**
+   * Whether any process has {@code uid} as its real, effective, saved or file-system uid. Threat: a
+   * process of a sandbox's old uid could swap a directory for a link while its tree is given to
+   * another uid, and have the walk follow it into the host. Read from each process's status, since
+   * one that made itself undumpable has a /proc directory owned by root.
+   */
+  static boolean anyProcessOf(int uid) throws IOException {
+    try (var procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+      for (Path proc : procs) {
+        List<String> status;
+        try {
+          status = Files.readAllLines(proc.resolve("status"));
+        } catch (IOException gone) {
+          continue; // Exited since the listing.
+        }
+        for (String line : status) {
+          if (line.startsWith("Uid:")) {
+            for (String id : line.substring(4).trim().split("\\s+")) {
+              if (Integer.parseUnsignedInt(id) == uid) {
+                return true;
+              }
+            }
+            break;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   static void chown(Path path, int uid) throws IOException {

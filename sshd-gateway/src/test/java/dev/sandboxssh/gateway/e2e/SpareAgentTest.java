@@ -16,26 +16,30 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Spare agents (local.spare-agents): the first login to a new sandbox takes the agent started
- * ahead, which then is that sandbox's in every way a user can see; a sandbox that holds files
- * starts an agent of its own; the gateway starts the next spare, and removes them all when it
- * stops.
+ * Spare agents (local.spare-agents): the first login to a sandbox whose agent is not running takes
+ * the agent started ahead, which then is that sandbox's in every way a user can see; a sandbox that
+ * holds files gives them to the spare's uid first, unless it holds too many or a process of its uid
+ * still runs; the gateway starts the next spare, and removes them all when it stops.
  */
 @Tag("e2e")
 class SpareAgentTest {
   @TempDir Path dir;
 
   @Test
-  void aNewSandboxTakesTheSpareAndOneWithFilesStartsItsOwn() throws Exception {
+  void sandboxesTakeTheSpareUnlessTheirFilesCannotBeGivenToIt() throws Exception {
     // Deep enough, wherever the checkout is, that a spare's socket path passes the 107 bytes of
     // sun_path: the gateway connects through a handle on the socket, not by its path.
     Path deep = Files.createDirectories(dir.resolve("a-long-data-dir-".repeat(4)));
-    Path sandboxes;
+    // As a gateway stopped half-way through a take leaves it: some files still in the sandbox's
+    // directory, the others already in .taking-ID. The next gateway puts them back.
+    Path sandboxes = Files.createDirectories(deep.resolve("data").resolve("sandboxes"));
+    Files.writeString(Files.createDirectory(sandboxes.resolve("back")).resolve("stayed"), "1\n");
+    Files.writeString(
+        Files.createDirectory(sandboxes.resolve(".taking-back")).resolve("moved"), "2\n");
     try (LogCapture log = LogCapture.of(LocalSandboxProvider.class.getName());
         GatewayFixture gateway =
             GatewayFixture.start(deep, c -> c.withLocal(c.local().withSpareAgents(1)))) {
       LocalSandboxProvider local = gateway.app().localProvider();
-      sandboxes = gateway.sandboxDir(GatewayFixture.SANDBOX).getParent();
       // A spare that never comes says why in the failure: the provider's log.
       Supplier<String> said = () -> String.join("\n", log.messages());
       Eventually.until(
@@ -69,18 +73,97 @@ class SpareAgentTest {
       Path next = onlySpare(sandboxes);
       assertThat(uid(next)).isNotEqualTo(spareUid);
 
-      // A sandbox that already holds files keeps them, and its agent starts for it alone.
+      // A sandbox that already holds files (an agent of its had stopped) takes the next spare:
+      // its files are given to the spare's uid and moved into the spare's directory.
       gateway.addSandbox("used", GatewayFixture.OWNER);
-      Files.createDirectory(gateway.sandboxDir("used"));
-      Files.writeString(gateway.sandboxDir("used").resolve("notes"), "mine\n");
-      OpenSsh.Result used = gateway.ssh().ssh("used", "hostname; cat notes; ls -A ~");
-      assertThat(used.stdout()).as(used.stderr()).isEqualTo("used\nmine\nnotes\n");
-      assertThat(bwrapOf(local, "used")).contains("--hostname used ");
-      assertThat(next).as("the spare is still there for the next new sandbox").isDirectory();
+      Path usedDir = gateway.sandboxDir("used");
+      Files.createDirectories(usedDir.resolve("proj/src"));
+      Files.writeString(usedDir.resolve("notes"), "mine\n");
+      Files.writeString(usedDir.resolve("proj/src/a.c"), "int a;\n");
+      Files.createSymbolicLink(usedDir.resolve("proj/host"), Path.of("/etc/hostname"));
+      int nextUid = uid(next);
+      OpenSsh.Result used =
+          gateway
+              .ssh()
+              .ssh(
+                  "used",
+                  "hostname; cat notes proj/src/a.c; ls -A ~; readlink proj/host;"
+                      + " find ~ ! -user user | wc -l; echo more > proj/new");
+      assertThat(used.stdout())
+          .as(used.stderr())
+          .isEqualTo("used\nmine\nint a;\nnotes\nproj\n/etc/hostname\n0\n");
+      assertThat(bwrapOf(local, "used")).contains("--hostname " + next.getFileName() + " ");
+      assertThat(next).doesNotExist();
+      assertThat(sandboxes.resolve(".taking-used")).doesNotExist();
+      try (Stream<Path> tree = Files.walk(usedDir)) {
+        assertThat(tree.toList())
+            .as("every file of used is the spare's uid's on the host")
+            .hasSize(7)
+            .allSatisfy(f -> assertThat(uid(f)).as(f.toString()).isEqualTo(nextUid));
+      }
+      // The link itself was given, not what it points to.
+      assertThat(uid(Path.of("/etc/hostname"))).isZero();
+
+      // Too many files to give one by one: the sandbox starts an agent of its own, as its uid.
+      Eventually.until(
+          said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "a third spare to be ready");
+      Path third = onlySpare(sandboxes);
+      gateway.addSandbox("big", GatewayFixture.OWNER);
+      Path bigDir = Files.createDirectory(gateway.sandboxDir("big"));
+      for (int i = 0; i < LocalSandboxProvider.MAX_FILES_TO_REOWN; i++) {
+        Files.createFile(bigDir.resolve("f" + i));
+      }
+      OpenSsh.Result big = gateway.ssh().ssh("big", "hostname; ls | wc -l");
+      assertThat(big.stdout())
+          .as(big.stderr())
+          .isEqualTo("big\n" + LocalSandboxProvider.MAX_FILES_TO_REOWN + "\n");
+      assertThat(bwrapOf(local, "big")).contains("--hostname big ");
+      assertThat(third).as("the spare is still there for the next sandbox").isDirectory();
       assertThat(local.readySpares()).isEqualTo(1);
-      assertThat(List.of(uid(gateway.sandboxDir("used")), uid(next), spareUid))
+
+      // A process of the sandbox's uid still runs: walking its tree as it changes could follow a
+      // link it swapped in, so the sandbox starts its own agent, as that uid.
+      gateway.addSandbox("busy", GatewayFixture.OWNER);
+      Path busyDir = Files.createDirectory(gateway.sandboxDir("busy"));
+      Files.writeString(busyDir.resolve("notes"), "busy\n");
+      int busyUid = (int) gateway.config().local().uidRange().first() + 100;
+      Files.setAttribute(busyDir, "unix:uid", busyUid, LinkOption.NOFOLLOW_LINKS);
+      Files.setAttribute(busyDir.resolve("notes"), "unix:uid", busyUid, LinkOption.NOFOLLOW_LINKS);
+      Process running =
+          new ProcessBuilder(
+                  "setpriv",
+                  "--reuid=" + busyUid,
+                  "--regid=" + busyUid,
+                  "--clear-groups",
+                  "sleep",
+                  "300")
+              .start();
+      try {
+        Eventually.until(
+            said,
+            Timeouts.EVENTUALLY,
+            () ->
+                !running.isAlive()
+                    || uid(Path.of("/proc", Long.toString(running.pid()))) == busyUid,
+            "a process of uid " + busyUid + " to run");
+        assertThat(running.isAlive()).as("setpriv ran sleep as " + busyUid).isTrue();
+        OpenSsh.Result busy = gateway.ssh().ssh("busy", "hostname; cat notes");
+        assertThat(busy.stdout()).as(busy.stderr()).isEqualTo("busy\nbusy\n");
+        assertThat(bwrapOf(local, "busy")).contains("--hostname busy ");
+        assertThat(uid(busyDir)).isEqualTo(busyUid);
+        assertThat(third).isDirectory();
+      } finally {
+        running.destroyForcibly().waitFor();
+      }
+      assertThat(List.of(uid(bigDir), uid(third), uid(usedDir), uid(busyDir), spareUid))
           .as("each sandbox and the spare have uids of their own")
           .doesNotHaveDuplicates();
+
+      // What an earlier gateway left half-taken is back in its sandbox.
+      assertThat(sandboxes.resolve(".taking-back")).doesNotExist();
+      gateway.addSandbox("back", GatewayFixture.OWNER);
+      OpenSsh.Result back = gateway.ssh().ssh("back", "cat stayed moved");
+      assertThat(back.stdout()).as(back.stderr()).isEqualTo("1\n2\n");
 
       // The renamed agent serves demo as any agent does: a second login sees its file.
       OpenSsh.Result again = gateway.ssh().ssh(GatewayFixture.SANDBOX, "cat mark");
@@ -103,8 +186,12 @@ class SpareAgentTest {
     }
   }
 
-  private static int uid(Path path) throws IOException {
-    return (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+  private static int uid(Path path) {
+    try {
+      return (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException e) {
+      throw new AssertionError("no owner for " + path, e);
+    }
   }
 
   /** The command line of the bwrap process the gateway launched for sandbox {@code id}. */
