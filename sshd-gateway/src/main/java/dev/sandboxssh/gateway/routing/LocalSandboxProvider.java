@@ -584,6 +584,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
      * the sandbox's files where they were, for an ordinary start.
      */
     private boolean takeSpareFor(Path socket, Path token) {
+      long started = System.nanoTime(); // a used sandbox's look through its files included
       // A used sandbox's files: each to be given to the spare's uid, children before the
       // directory; null for a sandbox that never held anything.
       List<Path> files;
@@ -591,7 +592,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
         if (neverUsed(home)) {
           files = null;
         } else {
-          long look = System.nanoTime();
           Optional<List<Path>> tree = SandboxUids.treeOf(home, MAX_FILES_TO_REOWN);
           if (tree.isEmpty()) {
             log.info(
@@ -599,7 +599,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
                     + " starts",
                 id,
                 MAX_FILES_TO_REOWN,
-                (System.nanoTime() - look) / 1_000_000);
+                (System.nanoTime() - started) / 1_000_000);
             return false;
           }
           // Nothing of the old uid may run while its tree is walked (see anyProcessOf). Root's
@@ -623,7 +623,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
       if (spare == null) {
         return false;
       }
-      long started = System.nanoTime();
       Path spareRun = spare.run;
       try {
         synchronized (spare) {
