@@ -698,8 +698,8 @@ fi
 # the gateway's next spare, as a platform creating a sandbox every few seconds would find it.
 # used$i: a sandbox that already holds files, owned by a uid of the sandboxes' range, as one whose
 # agent stopped when idle: it takes the next spare, its files given to the spare's uid.
-# big$i: one that holds more files than the gateway gives to a spare (5,000): its login starts
-# its agent, as every login to a stopped sandbox did before spares took used ones.
+# big$i: one that holds 5,000 files, too many for the gateway to give to a spare: its login starts
+# an agent of its own.
 want cold || RUNS_COLD=0
 for i in $(seq "$RUNS_COLD"); do
   for kind in new used big; do

@@ -48,8 +48,9 @@ import org.slf4j.LoggerFactory;
  * sandbox whose agent is not running takes one: its directory and run dir are renamed to the
  * sandbox's (the agent's bind mounts follow them), and the launcher gives it the sandbox's host
  * name. A spare already runs as the fresh uid it was given, so a sandbox that holds files gives
- * them to that uid first and moves them into the spare's directory; one with more than {@link
- * #MAX_FILES_TO_REOWN} files, or with a process of its old uid still running, starts its own agent.
+ * them to that uid first and moves them into the spare's directory; one with {@link
+ * #MAX_FILES_TO_REOWN} files or more, or with a process of its old uid still running, starts its
+ * own agent.
  */
 public final class LocalSandboxProvider implements SandboxProvider {
   private static final Logger log = LoggerFactory.getLogger(LocalSandboxProvider.class);
@@ -74,8 +75,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private static final String TAKING_PREFIX = ".taking-";
 
   /**
-   * The most files (directories included) a used sandbox may hold for a spare agent to take it.
-   * Each is given to the spare's uid, some microseconds apiece, and changes its ctime, so the first
+   * The most entries a used sandbox's tree may have, its own directory counted, for a spare agent
+   * to take it: a sandbox that holds this many files and directories or more starts its own. Each
+   * is given to the spare's uid, some microseconds apiece, and changes its ctime, so the first
    * {@code git status} after re-reads what it tracks; past this many, starting the sandbox's own
    * agent is the cheaper way.
    */
@@ -595,7 +597,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
           Optional<List<Path>> tree = SandboxUids.treeOf(home, MAX_FILES_TO_REOWN);
           if (tree.isEmpty()) {
             log.info(
-                "sandbox {}: more than {} files (looked {} ms), or not a directory: its own agent"
+                "sandbox {}: {} files or more (looked {} ms), or not a directory: its own agent"
                     + " starts",
                 id,
                 MAX_FILES_TO_REOWN,

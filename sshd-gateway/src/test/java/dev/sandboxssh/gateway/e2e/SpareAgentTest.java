@@ -104,7 +104,8 @@ class SpareAgentTest {
       // The link itself was given, not what it points to.
       assertThat(uid(Path.of("/etc/hostname"))).isZero();
 
-      // Too many files to give one by one: the sandbox starts an agent of its own, as its uid.
+      // Too many files to give one by one (with its directory, one entry over the limit): the
+      // sandbox starts an agent of its own, as its uid.
       Eventually.until(
           said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "a third spare to be ready");
       Path third = onlySpare(sandboxes);
