@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,5 +56,42 @@ class SandboxUidsTest {
     assertThat(SandboxUids.anyProcessOf(self)).isTrue();
     // Near the top of the 32-bit uid space, where no account or sandbox range sits.
     assertThat(SandboxUids.anyProcessOf(Integer.MAX_VALUE - 7)).isFalse();
+  }
+
+  @Test
+  void aProcessOfTheUidIsFoundAlsoWhenUndumpable() throws Exception {
+    // As root (the tests' user): a process of a uid no one else runs, which then makes itself
+    // undumpable (PR_SET_DUMPABLE is 4): the files in its /proc directory show as root's, the
+    // directory keeps its uid, which is what anyProcessOf reads.
+    int uid = 1_999_999_001;
+    Process hidden =
+        new ProcessBuilder(
+                "setpriv",
+                "--reuid=" + uid,
+                "--regid=" + uid,
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+                "import ctypes, time\n"
+                    + "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+                    + "print('ready', flush=True)\n"
+                    + "time.sleep(120)")
+            .redirectErrorStream(true)
+            .start();
+    try {
+      String line =
+          new String(hidden.getInputStream().readNBytes("ready".length()), StandardCharsets.UTF_8);
+      assertThat(line).as("the helper's output").isEqualTo("ready");
+      Path proc = Path.of("/proc", Long.toString(hidden.pid()));
+      assertThat(SandboxUids.ownerOf(proc.resolve("status")))
+          .as("an undumpable process's /proc files")
+          .isZero();
+      assertThat(SandboxUids.ownerOf(proc)).as("its /proc directory").isEqualTo(uid);
+
+      assertThat(SandboxUids.anyProcessOf(uid)).isTrue();
+    } finally {
+      hidden.destroyForcibly().waitFor();
+    }
+    assertThat(SandboxUids.anyProcessOf(uid)).as("once it has exited").isFalse();
   }
 }
