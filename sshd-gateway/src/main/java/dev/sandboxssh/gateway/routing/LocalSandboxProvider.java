@@ -590,6 +590,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       // A used sandbox's files: each to be given to the spare's uid, children before the
       // directory; null for a sandbox that never held anything.
       List<Path> files;
+      int oldUid = -1; // the owner of a used sandbox's directory
       try {
         if (neverUsed(home)) {
           files = null;
@@ -606,7 +607,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
           }
           // Nothing of the old uid may run while its tree is walked (see anyProcessOf). Root's
           // (files put there from the host) is the gateway's own, and no sandbox's.
-          int oldUid = SandboxUids.ownerOf(home);
+          oldUid = SandboxUids.ownerOf(home);
           if (oldUid != 0 && SandboxUids.anyProcessOf(oldUid)) {
             log.info(
                 "sandbox {}: processes of its uid {} still run: its own agent starts", id, oldUid);
@@ -644,7 +645,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
             }
           } else {
             try {
-              giveFiles(spare, files);
+              giveFiles(spare, files, oldUid);
             } catch (IOException e) {
               // The files are where they were, for the sandbox's own agent.
               log.warn("sandbox {}: a spare agent cannot take its files: {}", id, e.toString());
@@ -692,18 +693,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
     }
 
     /**
-     * Gives a used sandbox's files to {@code spare}: each to the spare's uid, then into the spare's
-     * directory (the inode its agent has bound as the home), which then takes this sandbox's name.
-     * On failure no file is lost: they stay in this sandbox's directory, or, should the gateway
-     * stop half-way, in {@code .taking-ID}, which the next gateway puts back.
+     * Gives a used sandbox's files, now {@code oldUid}'s, to {@code spare}: each to the spare's
+     * uid, then into the spare's directory (the inode its agent has bound as the home), which then
+     * takes this sandbox's name. On failure no file is lost: they stay in this sandbox's directory,
+     * or, should the gateway stop half-way, in {@code .taking-ID}, which the next gateway puts
+     * back.
      */
-    private void giveFiles(LocalAgent spare, List<Path> files) throws IOException {
+    private void giveFiles(LocalAgent spare, List<Path> files, int oldUid) throws IOException {
       if (!neverUsed(spare.home)) {
         // What the spare left there would mix into the sandbox's home.
         throw new IOException("the spare's own directory is not empty");
       }
       int uid = SandboxUids.ownerOf(spare.home);
-      int oldUid = SandboxUids.ownerOf(home);
       try {
         for (Path file : files) {
           SandboxUids.chown(file, uid);
