@@ -9,9 +9,10 @@
 #   - connect + `true`, warm (the sandbox's agent already runs) and cold, three times: the first
 #     login to a new sandbox (it takes the spare agent the gateway started ahead,
 #     local.spare-agents), the first to a sandbox that already holds files, as after an idle stop
-#     (it takes the spare too, its files given to the spare's uid), and the first to one that holds
-#     too many files for that (its own agent has to start); sshd has nothing to start, so its
-#     column is a plain connect;
+#     (it takes the spare too, its home mounted as the spare's, local.idmapped-homes), and the
+#     first to one that holds 50,000 files (the same, whatever the number); sshd has nothing to
+#     start, so its column is a plain connect. A comment line gives how long the spares took to
+#     start: what each of these logins would wait without one;
 #   - keystroke echo through `ssh -tt` (median and p90), and what each keystroke costs the server's
 #     whole process tree in context switches (thread hand-offs) and CPU;
 #   - exec download/upload, sftp put/get, scp put and -L/-R port forwarding, each once with the
@@ -697,9 +698,9 @@ fi
 # new$i: a sandbox just created, whose first login takes the spare agent. The next one waits for
 # the gateway's next spare, as a platform creating a sandbox every few seconds would find it.
 # used$i: a sandbox that already holds files, owned by a uid of the sandboxes' range, as one whose
-# agent stopped when idle: it takes the next spare, its files given to the spare's uid.
-# big$i: one that holds 5,000 files, too many for the gateway to give to a spare: its login starts
-# an agent of its own.
+# agent stopped when idle: it takes the next spare, its home mounted as the spare's (idmapped).
+# big$i: the same with 50,000 files, which would take seconds to give to the spare's uid one by
+# one (and without idmapped mounts starts its own agent).
 want cold || RUNS_COLD=0
 for i in $(seq "$RUNS_COLD"); do
   for kind in new used big; do
@@ -709,15 +710,15 @@ for i in $(seq "$RUNS_COLD"); do
   echo kept > "$WORK/data/sandboxes/used$i/notes"
   echo kept > "$WORK/data/sandboxes/used$i/.cache/state"
   chown -R "$((300500 + i)):$((300500 + i))" "$WORK/data/sandboxes/used$i" 2>/dev/null || true
-  (cd "$WORK/data/sandboxes/big$i" && seq 5000 | xargs touch)
+  (cd "$WORK/data/sandboxes/big$i" && seq 50000 | xargs touch)
   chown -R "$((300600 + i)):$((300600 + i))" "$WORK/data/sandboxes/big$i" 2>/dev/null || true
 done
 cold_ms() { local t0 t1; t0=$(now_ns); ssh "${SSH_OPTS[@]}" -p "$GW_PORT" "$1@127.0.0.1" true || return 1; t1=$(now_ns); echo $(( (t1 - t0) / 1000000 )); }
 : > "$WORK/c.base"; : > "$WORK/c.new"; : > "$WORK/c.used"; : > "$WORK/c.big"
 for i in $(seq "$RUNS_COLD"); do
-  # Spare 1 went to the bench sandbox: new$i takes spare 2i, used$i spare 2i+1, and big$i waits
-  # for spare 2i+2, so that no spare starts alongside its agent.
-  n=$((2 * i))
+  # Spare 1 went to the bench sandbox: new$i takes spare 3i-1, used$i spare 3i, and big$i spare
+  # 3i+1; each login waits for its spare, so that none starts alongside another's login.
+  n=$((3 * i - 1))
   for kind in new used big; do
     spare_ready "$n"
     n=$((n + 1))
@@ -727,13 +728,17 @@ for i in $(seq "$RUNS_COLD"); do
 done
 cold_of() { if grep -q failed "$1"; then echo failed; else median < "$1"; fi; }
 SPARES_TAKEN=$(grep -cE "agent started: sandbox=new[0-9]+ .*a spare agent" "$WORK/gateway.log" || true)
-USED_TAKEN=$(grep -cE "agent started: sandbox=used[0-9]+ .*files given to its uid" "$WORK/gateway.log" || true)
-BIG_OWN=$(grep -cE "agent started: sandbox=big[0-9]+ .*\(confined\)" "$WORK/gateway.log" || true)
+USED_TAKEN=$(grep -cE "agent started: sandbox=used[0-9]+ .*a spare agent" "$WORK/gateway.log" || true)
+BIG_TAKEN=$(grep -cE "agent started: sandbox=big[0-9]+ .*a spare agent" "$WORK/gateway.log" || true)
+MAPPED=$(grep -cE "agent started: sandbox=(used|big)[0-9]+ .*home mounted idmapped" "$WORK/gateway.log" || true)
+# A spare's own start, in the background: what a login without one would wait for.
+SPARE_START=$(grep -oE "agent started: sandbox=\.spare-[0-9a-f]+ pid=[0-9]+ in [0-9]+ ms" "$WORK/gateway.log" | awk '{print $(NF-1)}' | median)
 if [ "$RUNS_COLD" != 0 ]; then
   row "connect + true, new sandbox (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.new")"
   row "connect + true, with files (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.used")"
-  row "connect + true, 5,000 files (own agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.big")"
-  echo "# spare agents taken by new sandboxes: $SPARES_TAKEN of $RUNS_COLD; by sandboxes with files: $USED_TAKEN of $RUNS_COLD; own agents started for 5,000 files: $BIG_OWN of $RUNS_COLD"
+  row "connect + true, 50,000 files (spare agent), median of $RUNS_COLD" ms lower "$(median < "$WORK/c.base")" "$(cold_of "$WORK/c.big")"
+  echo "# spare agents taken by new sandboxes: $SPARES_TAKEN of $RUNS_COLD; by sandboxes with files: $USED_TAKEN of $RUNS_COLD; with 50,000 files: $BIG_TAKEN of $RUNS_COLD; homes mounted idmapped: $MAPPED of $((2 * RUNS_COLD))"
+  echo "# a spare agent's own start (in the background), median: ${SPARE_START:-n/a} ms"
 fi
 
 # The bench sandbox's agent should start once, at the first login, and live through the run
@@ -747,6 +752,7 @@ if [ -n "$JSON" ]; then
     "cores=$(nproc)" "quick=$QUICK" "cpu_accounting=$CPU_HOW" \
     "default_cipher_sshd=$CIPHER_BASE" "default_cipher_gateway=$CIPHER_GW" \
     "bench_agent_starts=$AGENT_STARTS" "spares_taken=${SPARES_TAKEN:-0}" \
-    "spares_taken_with_files=${USED_TAKEN:-0}" "own_agents_for_5000_files=${BIG_OWN:-0}"
+    "spares_taken_with_files=${USED_TAKEN:-0}" "spares_taken_with_50000_files=${BIG_TAKEN:-0}" \
+    "homes_mounted_idmapped=${MAPPED:-0}" "spare_agent_start_ms=${SPARE_START:-0}"
   echo "# rows written to $JSON"
 fi

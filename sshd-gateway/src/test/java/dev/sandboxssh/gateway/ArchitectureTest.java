@@ -118,8 +118,9 @@ class ArchitectureTest {
   }
 
   @Test
-  void onlyTheDescriptorHandOffCallsNativeCode() {
-    // Taking a local process's stdio (SCM_RIGHTS, poll) is the gateway's one use of libc.
+  void onlyRoutingUnixCallsNativeCode() {
+    // Taking a local process's stdio (SCM_RIGHTS, poll) and mounting a spare agent's home are the
+    // gateway's uses of libc, kept in one package.
     noClasses()
         .that()
         .resideInAnyPackage("dev.sandboxssh.gateway..", "dev.sandboxssh.sdk..")

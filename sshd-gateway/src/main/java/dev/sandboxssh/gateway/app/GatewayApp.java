@@ -78,7 +78,9 @@ public final class GatewayApp implements AutoCloseable {
             config.local().idleTimeout(),
             scheduler,
             ops.events(),
-            config.local().spareAgents());
+            config.local().spareAgents(),
+            config.local().idmappedHomes(),
+            config.local().uidRange());
     ops.watchRunningAgents("local", local::runningAgents);
     Map<SandboxRecord.Provider, SandboxProvider> providers =
         new EnumMap<>(SandboxRecord.Provider.class);

@@ -125,7 +125,8 @@ public final class ConfigLoader {
             limits(lo.section("limits"), dr),
             lo.string("java-command", dlo.javaCommand(), true),
             lo.bool("startup-cache", dlo.startupCache()),
-            lo.integer("spare-agents", dlo.spareAgents()));
+            lo.integer("spare-agents", dlo.spareAgents()),
+            lo.bool("idmapped-homes", dlo.idmappedHomes()));
     lo.finish();
 
     Section en = s.section("env");

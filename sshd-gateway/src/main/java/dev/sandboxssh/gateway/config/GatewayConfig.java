@@ -99,6 +99,12 @@ public record GatewayConfig(
           : null;
     }
 
+    /** Whether {@code uid}, read as unsigned, is in the range. */
+    public boolean contains(int uid) {
+      long u = Integer.toUnsignedLong(uid);
+      return u >= first && u <= last;
+    }
+
     @Override
     public String toString() {
       return first + "-" + last;
@@ -132,6 +138,9 @@ public record GatewayConfig(
    * @param spareAgents confined agents kept started ahead, each in a sandbox of no id yet, for the
    *     first login to a sandbox whose agent is not running (0 = none; only a root gateway can hand
    *     one over)
+   * @param idmappedHomes whether a spare agent takes a used sandbox's home through an idmapped
+   *     mount (nothing on disk changes, whatever the number of files) where the kernel allows it,
+   *     rather than by giving each file to the spare's uid
    */
   public record Local(
       Duration idleTimeout,
@@ -142,7 +151,8 @@ public record GatewayConfig(
       SandboxLimits limits,
       String javaCommand,
       boolean startupCache,
-      int spareAgents) {
+      int spareAgents,
+      boolean idmappedHomes) {
 
     /** This config with another isolation mode. */
     public Local withIsolation(Isolation isolation) {
@@ -155,7 +165,8 @@ public record GatewayConfig(
           limits,
           javaCommand,
           startupCache,
-          spareAgents);
+          spareAgents,
+          idmappedHomes);
     }
 
     /** This config with other limits. */
@@ -169,7 +180,8 @@ public record GatewayConfig(
           limits,
           javaCommand,
           startupCache,
-          spareAgents);
+          spareAgents,
+          idmappedHomes);
     }
 
     /** This config with another idle timeout. */
@@ -183,7 +195,8 @@ public record GatewayConfig(
           limits,
           javaCommand,
           startupCache,
-          spareAgents);
+          spareAgents,
+          idmappedHomes);
     }
 
     /** This config with this many spare agents. */
@@ -197,7 +210,23 @@ public record GatewayConfig(
           limits,
           javaCommand,
           startupCache,
-          spareAgents);
+          spareAgents,
+          idmappedHomes);
+    }
+
+    /** This config with or without idmapped homes for spare agents. */
+    public Local withIdmappedHomes(boolean idmappedHomes) {
+      return new Local(
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents,
+          idmappedHomes);
     }
 
     /** This config with or without the agent start-up cache. */
@@ -211,7 +240,8 @@ public record GatewayConfig(
           limits,
           javaCommand,
           startupCache,
-          spareAgents);
+          spareAgents,
+          idmappedHomes);
     }
   }
 
@@ -481,7 +511,8 @@ public record GatewayConfig(
             new SandboxLimits(1024, 2L << 30, 0, 8192),
             null,
             true,
-            1),
+            1,
+            true),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         // 10 sessions as sshd; an IDE's forwarded ports open many short channels beside them.
         new Limits(1000, 1000, 64 * 1024, 64, 10, 256, 256, 64),

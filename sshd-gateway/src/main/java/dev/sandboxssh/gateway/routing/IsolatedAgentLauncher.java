@@ -562,7 +562,10 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
 
     List<String> cmd = new ArrayList<>();
     if (stage.active) {
-      cmd.addAll(List.of("unshare", "--mount", "--propagation", "private", "--"));
+      // Slave, as bwrap makes its own: a spare's home, a shared mount on the host, keeps passing on
+      // what is mounted on it later (a used sandbox's home, see Mounts); nothing mounted here
+      // reaches the host.
+      cmd.addAll(List.of("unshare", "--mount", "--propagation", "slave", "--"));
     }
     cmd.addAll(List.of("/bin/bash", "-c", script, "agent-launch"));
     cmd.add(uid != null ? Integer.toString(uid) : "");

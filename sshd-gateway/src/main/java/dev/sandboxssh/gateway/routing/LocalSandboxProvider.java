@@ -1,7 +1,9 @@
 package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.DataDir;
+import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.events.GatewayEvents;
+import dev.sandboxssh.gateway.routing.unix.Mounts;
 import dev.sandboxssh.gateway.routing.unix.SocketHandle;
 import dev.sandboxssh.gateway.routing.unix.UnixDescriptorSocket;
 import dev.sandboxssh.gateway.store.SandboxRecord;
@@ -15,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -47,10 +50,13 @@ import org.slf4j.LoggerFactory;
  * sandbox of its own that has no id yet ({@code sandboxes/.spare-*}). The first session of a
  * sandbox whose agent is not running takes one: its directory and run dir are renamed to the
  * sandbox's (the agent's bind mounts follow them), and the launcher gives it the sandbox's host
- * name. A spare already runs as the fresh uid it was given, so a sandbox that holds files gives
- * them to that uid first and moves them into the spare's directory; one with {@link
- * #MAX_FILES_TO_REOWN} files or more, or with a process of its old uid still running, starts its
- * own agent.
+ * name. A spare already runs as the fresh uid it was given. Where the kernel allows, a sandbox that
+ * holds files is mounted as the spare's home with their owner shown as that uid (see {@link
+ * Mounts}); nothing on disk changes, and the spare's directory stays, as {@code sandboxes/.uid-ID},
+ * to hold its uid for as long as the agent runs. Elsewhere the sandbox gives its files to the
+ * spare's uid and moves them into the spare's directory; one with {@link #MAX_FILES_TO_REOWN} files
+ * or more then starts its own agent. A sandbox with a process of its old uid still running starts
+ * its own agent either way.
  */
 public final class LocalSandboxProvider implements SandboxProvider {
   private static final Logger log = LoggerFactory.getLogger(LocalSandboxProvider.class);
@@ -75,6 +81,20 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private static final String TAKING_PREFIX = ".taking-";
 
   /**
+   * The directory of the spare whose agent serves a sandbox through an idmapped mount of its home:
+   * its owner is the uid that agent runs as, which no other sandbox may get while it runs.
+   */
+  private static final String UID_PREFIX = ".uid-";
+
+  /**
+   * How long a stopped agent's uid waits for the last of its processes to go before it is freed.
+   */
+  private static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
+
+  /** The uid a probe's idmapped mount shows root's directory as: nobody's. */
+  private static final int PROBE_UID = 65534;
+
+  /**
    * The most entries a used sandbox's tree may have, its own directory counted, for a spare agent
    * to take it: a sandbox that holds this many files and directories or more starts its own. Each
    * is given to the spare's uid, some microseconds apiece, and changes its ctime, so the first
@@ -91,6 +111,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private final GatewayEvents events;
   private final Map<String, LocalAgent> agents = new HashMap<>();
   private final int spareAgents;
+  private final boolean idmappedHomes;
+  private final GatewayConfig.UidRange uidRange;
+  // Set once by startSpares, before any spare starts.
+  private volatile boolean homesMapped;
+  private volatile boolean sandboxesBound; // this provider bound sandboxes/ onto itself
   private final Deque<LocalAgent> spares = new ArrayDeque<>(); // started and warm
   private int sparesStarting;
   private boolean sparesOn;
@@ -112,6 +137,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
    * @param events where each agent's start time is reported
    * @param spareAgents how many agents to keep started ahead, once {@link #startSpares} is called;
    *     none where the launcher cannot reassign agents
+   * @param idmappedHomes whether a spare takes a used sandbox's home through an idmapped mount,
+   *     where the kernel allows
+   * @param uidRange the sandboxes' uids: only a home owned by one of them is mounted idmapped
    */
   public LocalSandboxProvider(
       DataDir dataDir,
@@ -120,9 +148,13 @@ public final class LocalSandboxProvider implements SandboxProvider {
       Duration idleTimeout,
       ScheduledExecutorService scheduler,
       GatewayEvents events,
-      int spareAgents) {
+      int spareAgents,
+      boolean idmappedHomes,
+      GatewayConfig.UidRange uidRange) {
     this.events = events;
     this.spareAgents = launcher.reassigns() ? spareAgents : 0;
+    this.idmappedHomes = idmappedHomes;
+    this.uidRange = uidRange;
     this.dataDir = new DataDir(dataDir.root().toAbsolutePath());
     this.launcher = launcher;
     this.connectTimeout = connectTimeout;
@@ -183,9 +215,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
   public void startSpares() {
     // Also with spares off now: each left directory would keep a uid of the range taken.
     removeLeftSpares();
+    releaseLeftUids();
     if (spareAgents == 0) {
       return;
     }
+    homesMapped = idmappedHomes && idmappedHomesWork();
     synchronized (this) {
       sparesOn = true;
     }
@@ -202,12 +236,83 @@ public final class LocalSandboxProvider implements SandboxProvider {
       try (var entries = Files.list(parent)) {
         for (Path dir : (Iterable<Path>) entries::iterator) {
           if (dir.getFileName().toString().startsWith(SPARE_PREFIX)) {
-            DataDir.deleteTree(dir);
+            deleteUnmounted(dir);
           }
         }
       } catch (IOException e) {
         log.debug(
             "cannot remove earlier spare agents' directories in {}: {}", parent, e.toString());
+      }
+    }
+  }
+
+  /**
+   * Removes {@code dir} once nothing is mounted at it. Threat: a gateway stopped half-way through a
+   * take leaves a sandbox's home mounted on a spare's directory, and deleting through that mount
+   * would delete the sandbox's files; a directory that cannot be unmounted therefore stays.
+   */
+  private static void deleteUnmounted(Path dir) throws IOException {
+    Mounts.detachAll(dir);
+    DataDir.deleteTree(dir);
+  }
+
+  /**
+   * Frees the uids held for agents that earlier gateways on this data dir started from spares and
+   * that no longer run; one still running (left for its named sessions) keeps its uid.
+   */
+  private void releaseLeftUids() {
+    try (var dirs = Files.newDirectoryStream(dataDir.sandboxes(), UID_PREFIX + "*")) {
+      for (Path dir : dirs) {
+        String id = dir.getFileName().toString().substring(UID_PREFIX.length());
+        OptionalLong pid = LocalAgent.readPid(dataDir.run().resolve(id).resolve(PID_FILE));
+        boolean running =
+            pid.isPresent()
+                && ProcessHandle.of(pid.getAsLong()).map(ProcessHandle::isAlive).orElse(false);
+        if (!running) {
+          try {
+            deleteUnmounted(dir);
+          } catch (IOException e) {
+            log.warn("sandbox {}: the uid its last agent had stays held: {}", id, e.toString());
+          }
+        }
+      }
+    } catch (IOException e) {
+      log.debug("no held uids to look for: {}", e.toString());
+    }
+  }
+
+  /**
+   * Whether idmapped mounts work here, tried once on directories of the provider's own; also makes
+   * {@code sandboxes/} a private mount, so that what is mounted on a spare's directory propagates
+   * to no namespace but the spare's.
+   */
+  private boolean idmappedHomesWork() {
+    Path probe = dataDir.run().resolve(".idmap-probe");
+    Path to = probe.resolve("to");
+    try {
+      sandboxesBound = Mounts.ensurePrivateMount(dataDir.sandboxes());
+      deleteUnmounted(to);
+      DataDir.deleteTree(probe);
+      Path from = Files.createDirectories(probe.resolve("from"));
+      Files.createDirectories(to);
+      Mounts.bindShared(to);
+      // Root's directory, shown as nobody's where it is mounted.
+      Mounts.passIdmapped(from, to, 0, PROBE_UID, () -> SandboxUids.ownerOf(to) == PROBE_UID);
+      log.info(
+          "spare agents take sandboxes that hold files through idmapped mounts of their homes");
+      return true;
+    } catch (IOException | RuntimeException e) {
+      log.info(
+          "spare agents give a sandbox's files to their uid (up to {}): no idmapped mounts here: {}",
+          MAX_FILES_TO_REOWN,
+          e.getMessage());
+      return false;
+    } finally {
+      try {
+        deleteUnmounted(to);
+        DataDir.deleteTree(probe);
+      } catch (IOException e) {
+        log.warn("the idmapped mounts' probe stays in {}: {}", probe, e.toString());
       }
     }
   }
@@ -235,6 +340,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
     try {
       Files.createDirectory(spare.home);
       Files.setPosixFilePermissions(spare.home, PosixFilePermissions.fromString("rwx------"));
+      if (homesMapped) {
+        // Before the agent's namespace copies it: the sandbox's home is mounted here later.
+        Mounts.bindShared(spare.home);
+      }
       spare.ensureStarted();
       spare.warmUp();
       ready = true;
@@ -310,6 +419,14 @@ public final class LocalSandboxProvider implements SandboxProvider {
         agent.leave();
       } else {
         agent.stop("gateway stopping");
+      }
+    }
+    if (sandboxesBound) {
+      // Agents left running keep their own copies; the host gets its directory back as it was.
+      try {
+        Mounts.detachAll(dataDir.sandboxes());
+      } catch (IOException e) {
+        log.warn("{} stays a mount point: {}", dataDir.sandboxes(), e.toString());
       }
     }
     launcher.close();
@@ -587,14 +704,20 @@ public final class LocalSandboxProvider implements SandboxProvider {
      */
     private boolean takeSpareFor(Path socket, Path token) {
       long started = System.nanoTime(); // a used sandbox's look through its files included
-      // A used sandbox's files: each to be given to the spare's uid, children before the
-      // directory; null for a sandbox that never held anything.
-      List<Path> files;
+      // A used sandbox's files, when they are given to the spare's uid: each, children before the
+      // directory; null for a sandbox that never held anything, or one mounted idmapped.
+      List<Path> files = null;
+      boolean used;
+      boolean mapped = false; // its home is mounted as the spare's, idmapped
       int oldUid = -1; // the owner of a used sandbox's directory
       try {
-        if (neverUsed(home)) {
-          files = null;
-        } else {
+        used = !neverUsed(home);
+        if (used && homesMapped && uidRange.contains(SandboxUids.ownerOf(home))) {
+          // Threat: a home owned by root or by a uid outside the range would, mounted so, let the
+          // sandbox create files the host sees as that uid's (root's, an account's).
+          oldUid = SandboxUids.ownerOf(home);
+          mapped = true;
+        } else if (used) {
           Optional<List<Path>> tree = SandboxUids.treeOf(home, MAX_FILES_TO_REOWN);
           if (tree.isEmpty()) {
             log.info(
@@ -605,15 +728,26 @@ public final class LocalSandboxProvider implements SandboxProvider {
                 (System.nanoTime() - started) / 1_000_000);
             return false;
           }
-          // Nothing of the old uid may run while its tree is walked (see anyProcessOf). Root's
-          // (files put there from the host) is the gateway's own, and no sandbox's.
           oldUid = SandboxUids.ownerOf(home);
-          if (oldUid != 0 && SandboxUids.anyProcessOf(oldUid)) {
-            log.info(
-                "sandbox {}: processes of its uid {} still run: its own agent starts", id, oldUid);
-            return false;
-          }
           files = tree.get();
+        }
+        // Nothing of the old uid may run while its tree is walked (see anyProcessOf), nor alongside
+        // the spare on the same files: its stop has not finished. Root's (files put there from the
+        // host) is the gateway's own, and no sandbox's.
+        if (used && oldUid != 0 && SandboxUids.anyProcessOf(oldUid)) {
+          log.info(
+              "sandbox {}: processes of its uid {} still run: its own agent starts", id, oldUid);
+          return false;
+        }
+        // Nor may the processes of its last agent's, if that came from a spare.
+        Path held = heldUid();
+        if (Files.isDirectory(held, LinkOption.NOFOLLOW_LINKS)
+            && SandboxUids.anyProcessOf(SandboxUids.ownerOf(held))) {
+          log.info(
+              "sandbox {}: processes of its last agent's uid {} still run: its own agent starts",
+              id,
+              SandboxUids.ownerOf(held));
+          return false;
         }
       } catch (IOException e) {
         log.info(
@@ -633,14 +767,29 @@ public final class LocalSandboxProvider implements SandboxProvider {
             spare.discard();
             return false;
           }
-          if (files == null) {
+          if (!used) {
             try {
+              // The agent's namespace keeps its copy of the spare's directory; the host's bind
+              // of it would stop the rename.
+              Mounts.detachAll(spare.home);
               // rename(2) replaces an empty directory, and fails if something came into it
               // meanwhile.
               Files.move(spare.home, home, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {
               log.info("sandbox {}: a spare agent cannot take its directory: {}", id, e.toString());
-              returnSpare(spare);
+              if (homesMapped) {
+                spare.discard(); // no longer bound, it could not take a used sandbox's home
+              } else {
+                returnSpare(spare);
+              }
+              return false;
+            }
+          } else if (mapped) {
+            try {
+              mountHome(spare, oldUid);
+            } catch (IOException e) {
+              log.warn("sandbox {}: a spare agent cannot mount its home: {}", id, e.toString());
+              spare.discard();
               return false;
             }
           } else {
@@ -674,9 +823,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
         AgentProbe.check(id, client, connectTimeout);
         serving(
             started,
-            files == null
+            !used
                 ? "a spare agent, started ahead"
-                : "a spare agent, started ahead; " + files.size() + " files given to its uid");
+                : mapped
+                    ? "a spare agent, started ahead; its home mounted idmapped"
+                    : "a spare agent, started ahead; " + files.size() + " files given to its uid");
         return true;
       } catch (IOException | SandboxUnreachableException | RuntimeException e) {
         log.warn("sandbox {}: the spare agent it took failed, starting one: {}", id, e.toString());
@@ -745,6 +896,47 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
+    /**
+     * Mounts this sandbox's directory, owned by {@code oldUid}, on {@code spare}'s, with its files
+     * shown and created as the spare's uid's; the mount reaches the agent's namespace, and the
+     * host's is then taken down. The spare's directory becomes {@code .uid-ID}, holding that uid.
+     */
+    private void mountHome(LocalAgent spare, int oldUid) throws IOException {
+      int uid = SandboxUids.ownerOf(spare.home);
+      Path held = heldUid();
+      deleteUnmounted(held); // an earlier agent's, stopped
+      Mounts.passIdmapped(home, spare.home, oldUid, uid, () -> agentSeesAsHome(spare, home));
+      Files.move(spare.home, held, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The directory that holds the uid of this sandbox's agent, if it came from a spare. */
+    private Path heldUid() {
+      return dataDir.sandboxes().resolve(UID_PREFIX + id);
+    }
+
+    /** Whether a process of {@code spare}'s sees {@code dir} at {@code /home/user}. */
+    private static boolean agentSeesAsHome(LocalAgent spare, Path dir) throws IOException {
+      Object want =
+          Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+      ProcessHandle h = spare.handle;
+      if (h == null) {
+        return false;
+      }
+      for (ProcessHandle p : (Iterable<ProcessHandle>) h.descendants()::iterator) {
+        Path seen = Path.of("/proc", Long.toString(p.pid()), "root", "home", "user");
+        try {
+          if (want.equals(
+              Files.readAttributes(seen, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                  .fileKey())) {
+            return true;
+          }
+        } catch (IOException e) {
+          // Not in the agent's mount namespace (bwrap's outer process), or gone.
+        }
+      }
+      return false;
+    }
+
     /** Runs one command, so that a spare's first session finds its process path compiled. */
     void warmUp() throws SandboxUnreachableException {
       try {
@@ -769,7 +961,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         stopQuietly();
       }
       try {
-        DataDir.deleteTree(home);
+        deleteUnmounted(home);
         DataDir.deleteTree(run);
       } catch (IOException e) {
         log.info("spare agent {}: its directories stay: {}", id, e.toString());
@@ -840,7 +1032,41 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
-    private static OptionalLong readPid(Path file) {
+    /**
+     * Frees the uid a stopped agent of this sandbox had from a spare, once none of its processes
+     * runs: a new sandbox given it then shares it with nothing.
+     */
+    private void releaseHeldUid() {
+      Path held = heldUid();
+      try {
+        if (!Files.isDirectory(held, LinkOption.NOFOLLOW_LINKS)) {
+          return;
+        }
+        int uid = SandboxUids.ownerOf(held);
+        // The agent's namespace is going: what is left of it ends within milliseconds.
+        long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
+        for (Optional<String> left = SandboxUids.processOf(uid);
+            left.isPresent();
+            left = SandboxUids.processOf(uid)) {
+          if (System.nanoTime() > deadline) {
+            log.info(
+                "sandbox {}: processes of uid {} still run (pid {}); it stays held",
+                id,
+                uid,
+                left.get());
+            return;
+          }
+          Thread.sleep(10);
+        }
+        deleteUnmounted(held);
+      } catch (IOException e) {
+        log.info("sandbox {}: the uid of its last agent stays held: {}", id, e.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    static OptionalLong readPid(Path file) {
       try {
         return OptionalLong.of(
             Long.parseLong(Files.readString(file, StandardCharsets.UTF_8).strip()));
@@ -965,6 +1191,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
         }
         launcher.stopped(spec);
         spec = null;
+      }
+      // After the launcher's helpers (the network's runs as the agent's uid) are gone too.
+      if (!id.startsWith(SPARE_PREFIX)) {
+        releaseHeldUid();
       }
     }
   }

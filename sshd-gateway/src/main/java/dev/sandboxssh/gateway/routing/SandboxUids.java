@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -53,7 +54,7 @@ final class SandboxUids {
       }
     }
     int current = ownerOf(sandboxDir);
-    if (inRange(current) && !taken.containsKey(current)) {
+    if (range.contains(current) && !taken.containsKey(current)) {
       return current;
     }
     for (long uid = range.first(); uid < range.last(); uid++) {
@@ -64,11 +65,6 @@ final class SandboxUids {
     }
     throw new IOException(
         "no free uid left in local.uid-range " + range + " (" + taken.size() + " sandboxes)");
-  }
-
-  private boolean inRange(int uid) {
-    long u = Integer.toUnsignedLong(uid);
-    return u >= range.first() && u <= range.last();
   }
 
   static int ownerOf(Path path) throws IOException {
@@ -140,21 +136,40 @@ final class SandboxUids {
    * when it made itself undumpable (only the files inside then show as root's), and a sandbox's
    * processes have no other uid to switch to (one uid mapped, no_new_privs). Reading each process's
    * status instead costs the kernel about 0.2 ms a process, and on a host of many sandboxes most
-   * processes are theirs.
+   * processes are theirs. A zombie (exited, not yet collected by its parent) runs nothing and is
+   * not counted.
    */
   static boolean anyProcessOf(int uid) throws IOException {
+    return processOf(uid).isPresent();
+  }
+
+  /** A process that runs as {@code uid}, as {@link #anyProcessOf} finds it: its pid and command. */
+  static Optional<String> processOf(int uid) throws IOException {
     try (var procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
       for (Path proc : procs) {
         try {
-          if (ownerOf(proc) == uid) {
-            return true;
+          if (ownerOf(proc) == uid && !exited(proc)) {
+            return Optional.of(
+                proc.getFileName()
+                    + " ("
+                    + Files.readString(proc.resolve("comm"), StandardCharsets.UTF_8).strip()
+                    + ")");
           }
         } catch (IOException gone) {
-          // Exited since the listing.
+          // Collected since the listing.
         }
       }
     }
-    return false;
+    return Optional.empty();
+  }
+
+  /** Whether the process of {@code proc} (its /proc directory) has exited: a zombie, or dead. */
+  private static boolean exited(Path proc) throws IOException {
+    String stat = Files.readString(proc.resolve("stat"), StandardCharsets.US_ASCII);
+    // "pid (comm) state ...": comm may hold spaces and parentheses, the state follows the last.
+    int end = stat.lastIndexOf(')');
+    char state = end >= 0 && end + 2 < stat.length() ? stat.charAt(end + 2) : '?';
+    return state == 'Z' || state == 'X';
   }
 
   static void chown(Path path, int uid) throws IOException {

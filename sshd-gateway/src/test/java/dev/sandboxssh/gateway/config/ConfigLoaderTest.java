@@ -134,6 +134,7 @@ class ConfigLoaderTest {
               java-command: /usr/bin/java
               startup-cache: false
               spare-agents: 2
+              idmapped-homes: false
             env:
               extra: [MY_*, CI]
             forwarding:
@@ -180,7 +181,8 @@ class ConfigLoaderTest {
                 new GatewayConfig.SandboxLimits(64, 512L << 20, 0.5, 1024),
                 "/usr/bin/java",
                 false,
-                2));
+                2,
+                false));
     assertThat(c.env().patterns())
         .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
     assertThat(c.forwarding().remote()).isFalse();

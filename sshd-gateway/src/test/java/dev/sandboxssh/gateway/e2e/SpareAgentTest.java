@@ -17,16 +17,121 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Spare agents (local.spare-agents): the first login to a sandbox whose agent is not running takes
- * the agent started ahead, which then is that sandbox's in every way a user can see; a sandbox that
- * holds files gives them to the spare's uid first, unless it holds too many or a process of its uid
- * still runs; the gateway starts the next spare, and removes them all when it stops.
+ * the agent started ahead, which then is that sandbox's in every way a user can see. A sandbox that
+ * holds files is mounted as the spare's home, idmapped (local.idmapped-homes), or, with that off,
+ * gives its files to the spare's uid, unless it holds too many; either way not while a process of
+ * its uid still runs. The gateway starts the next spare, and removes them all when it stops.
  */
 @Tag("e2e")
 class SpareAgentTest {
   @TempDir Path dir;
 
   @Test
-  void sandboxesTakeTheSpareUnlessTheirFilesCannotBeGivenToIt() throws Exception {
+  void sandboxesThatHoldFilesTakeTheSpareThroughAnIdmappedMountOfTheirHome() throws Exception {
+    Path sandboxes = Files.createDirectories(dir.resolve("data").resolve("sandboxes"));
+    try (LogCapture log = LogCapture.of(LocalSandboxProvider.class.getName());
+        GatewayFixture gateway =
+            GatewayFixture.start(dir, c -> c.withLocal(c.local().withSpareAgents(1)))) {
+      LocalSandboxProvider local = gateway.app().localProvider();
+      Supplier<String> said = () -> String.join("\n", log.messages());
+      int first = (int) gateway.config().local().uidRange().first();
+
+      // A sandbox with more files than are ever given one by one, its own uid's, as an idle stop
+      // leaves it.
+      Eventually.until(
+          said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "a spare agent to be ready");
+      Path spare = onlySpare(sandboxes);
+      int spareUid = uid(spare);
+      int usedUid = first + 200;
+      gateway.addSandbox("used", GatewayFixture.OWNER);
+      Path usedDir = Files.createDirectory(gateway.sandboxDir("used"));
+      Files.createDirectories(usedDir.resolve("proj/src"));
+      Files.writeString(usedDir.resolve("proj/src/a.c"), "int a;\n");
+      Files.createSymbolicLink(usedDir.resolve("proj/host"), Path.of("/etc/hostname"));
+      for (int i = 0; i < LocalSandboxProvider.MAX_FILES_TO_REOWN; i++) {
+        Files.createFile(usedDir.resolve("f" + i));
+      }
+      List<Path> before;
+      try (Stream<Path> tree = Files.walk(usedDir)) {
+        before = tree.toList();
+      }
+      for (Path f : before) {
+        chown(f, usedUid);
+      }
+
+      OpenSsh.Result used =
+          gateway
+              .ssh()
+              .ssh(
+                  "used",
+                  "hostname; id -un; cat proj/src/a.c; ls | wc -l; readlink proj/host;"
+                      + " find ~ ! -user user | wc -l; grep -c ' /home/user .*idmapped' "
+                      + "/proc/self/mountinfo; echo more > proj/new; mkdir made");
+      assertThat(used.stdout())
+          .as(used.stderr())
+          .isEqualTo(
+              "used\nuser\nint a;\n"
+                  + (LocalSandboxProvider.MAX_FILES_TO_REOWN + 1)
+                  + "\n/etc/hostname\n0\n1\n");
+      assertThat(bwrapOf(local, "used")).contains("--hostname " + spare.getFileName() + " ");
+      assertThat(said.get()).contains("sandbox=used", "its home mounted idmapped");
+      // Nothing on disk changed hands; what the agent made is the sandbox's uid's too.
+      try (Stream<Path> tree = Files.walk(usedDir)) {
+        assertThat(tree.toList())
+            .as("every file of used, old and new, is still its uid's on the host")
+            .hasSize(before.size() + 2)
+            .allSatisfy(f -> assertThat(uid(f)).as(f.toString()).isEqualTo(usedUid));
+      }
+      // The spare's directory holds the uid its agent runs as; no mount stays on the host.
+      Path held = sandboxes.resolve(".uid-used");
+      assertThat(uid(held)).isEqualTo(spareUid);
+      assertThat(spare).doesNotExist();
+      // (The next spare's directory may be bound already, for the sandbox it takes.)
+      assertThat(mountsUnder(dir))
+          .contains(sandboxes.toString())
+          .allMatch(
+              m -> m.equals(sandboxes.toString()) || m.startsWith(sandboxes + "/.spare-"), "");
+
+      // A process of the sandbox's uid still runs (its last stop has not finished): its own
+      // agent starts, as that uid, rather than a second one on the same files.
+      Eventually.until(
+          said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "the next spare to be ready");
+      Path next = onlySpare(sandboxes);
+      gateway.addSandbox("busy", GatewayFixture.OWNER);
+      Path busyDir = Files.createDirectory(gateway.sandboxDir("busy"));
+      Files.writeString(busyDir.resolve("notes"), "busy\n");
+      int busyUid = first + 100;
+      chown(busyDir, busyUid);
+      chown(busyDir.resolve("notes"), busyUid);
+      Process running = runAs(busyUid);
+      try {
+        Eventually.until(
+            said,
+            Timeouts.EVENTUALLY,
+            () ->
+                !running.isAlive()
+                    || uid(Path.of("/proc", Long.toString(running.pid()))) == busyUid,
+            "a process of uid " + busyUid + " to run");
+        OpenSsh.Result busy = gateway.ssh().ssh("busy", "hostname; cat notes");
+        assertThat(busy.stdout()).as(busy.stderr()).isEqualTo("busy\nbusy\n");
+        assertThat(bwrapOf(local, "busy")).contains("--hostname busy ");
+        assertThat(uid(busyDir)).isEqualTo(busyUid);
+        assertThat(next).isDirectory();
+      } finally {
+        running.destroyForcibly().waitFor();
+      }
+
+      // The agent serves used as any agent does: a second login sees what the first made.
+      OpenSsh.Result again = gateway.ssh().ssh("used", "cat proj/new");
+      assertThat(again.stdout()).as(again.stderr()).isEqualTo("more\n");
+    }
+    assertThat(spares(sandboxes)).as("spares removed with the gateway").isEmpty();
+    assertThat(sandboxes.resolve(".uid-used")).as("uid freed as its agent stopped").doesNotExist();
+    assertThat(mountsUnder(dir)).as("mounts gone with the gateway").isEmpty();
+  }
+
+  @Test
+  void withoutIdmappedHomesSandboxesGiveTheirFilesToTheSpareUnlessTooMany() throws Exception {
     // Deep enough, wherever the checkout is, that a spare's socket path passes the 107 bytes of
     // sun_path: the gateway connects through a handle on the socket, not by its path.
     Path deep = Files.createDirectories(dir.resolve("a-long-data-dir-".repeat(4)));
@@ -38,7 +143,8 @@ class SpareAgentTest {
         Files.createDirectory(sandboxes.resolve(".taking-back")).resolve("moved"), "2\n");
     try (LogCapture log = LogCapture.of(LocalSandboxProvider.class.getName());
         GatewayFixture gateway =
-            GatewayFixture.start(deep, c -> c.withLocal(c.local().withSpareAgents(1)))) {
+            GatewayFixture.start(
+                deep, c -> c.withLocal(c.local().withSpareAgents(1).withIdmappedHomes(false)))) {
       LocalSandboxProvider local = gateway.app().localProvider();
       // A spare that never comes says why in the failure: the provider's log.
       Supplier<String> said = () -> String.join("\n", log.messages());
@@ -128,17 +234,9 @@ class SpareAgentTest {
       Path busyDir = Files.createDirectory(gateway.sandboxDir("busy"));
       Files.writeString(busyDir.resolve("notes"), "busy\n");
       int busyUid = (int) gateway.config().local().uidRange().first() + 100;
-      Files.setAttribute(busyDir, "unix:uid", busyUid, LinkOption.NOFOLLOW_LINKS);
-      Files.setAttribute(busyDir.resolve("notes"), "unix:uid", busyUid, LinkOption.NOFOLLOW_LINKS);
-      Process running =
-          new ProcessBuilder(
-                  "setpriv",
-                  "--reuid=" + busyUid,
-                  "--regid=" + busyUid,
-                  "--clear-groups",
-                  "sleep",
-                  "300")
-              .start();
+      chown(busyDir, busyUid);
+      chown(busyDir.resolve("notes"), busyUid);
+      Process running = runAs(busyUid);
       try {
         Eventually.until(
             said,
@@ -171,6 +269,27 @@ class SpareAgentTest {
       assertThat(again.stdout()).as(again.stderr()).isEqualTo("kept\n");
     }
     assertThat(spares(sandboxes)).as("spares removed with the gateway").isEmpty();
+  }
+
+  /** A process of {@code uid}'s that runs till it is killed. */
+  private static Process runAs(int uid) throws IOException {
+    return new ProcessBuilder(
+            "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "sleep", "300")
+        .start();
+  }
+
+  private static void chown(Path path, int uid) throws IOException {
+    Files.setAttribute(path, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+    Files.setAttribute(path, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /** This host's mount points under {@code root}. */
+  private static List<String> mountsUnder(Path root) throws IOException {
+    // Field 5 of each line; the test's paths hold nothing mountinfo escapes.
+    return Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8).stream()
+        .map(line -> line.split(" ")[4])
+        .filter(p -> p.startsWith(root.toString() + "/"))
+        .toList();
   }
 
   private static Path onlySpare(Path sandboxes) {
