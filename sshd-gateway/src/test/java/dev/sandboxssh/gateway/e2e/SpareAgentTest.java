@@ -90,36 +90,15 @@ class SpareAgentTest {
       assertThat(mountsUnder(dir))
           .contains(sandboxes.toString())
           .allMatch(
-              m -> m.equals(sandboxes.toString()) || m.startsWith(sandboxes + "/.spare-"), "");
+              m -> m.equals(sandboxes.toString()) || m.startsWith(sandboxes + "/.spare-"),
+              "sandboxes/ itself, or a spare's directory");
 
       // A process of the sandbox's uid still runs (its last stop has not finished): its own
       // agent starts, as that uid, rather than a second one on the same files.
       Eventually.until(
           said, Timeouts.EVENTUALLY, () -> local.readySpares() == 1, "the next spare to be ready");
       Path next = onlySpare(sandboxes);
-      gateway.addSandbox("busy", GatewayFixture.OWNER);
-      Path busyDir = Files.createDirectory(gateway.sandboxDir("busy"));
-      Files.writeString(busyDir.resolve("notes"), "busy\n");
-      int busyUid = first + 100;
-      chown(busyDir, busyUid);
-      chown(busyDir.resolve("notes"), busyUid);
-      Process running = runAs(busyUid);
-      try {
-        Eventually.until(
-            said,
-            Timeouts.EVENTUALLY,
-            () ->
-                !running.isAlive()
-                    || uid(Path.of("/proc", Long.toString(running.pid()))) == busyUid,
-            "a process of uid " + busyUid + " to run");
-        OpenSsh.Result busy = gateway.ssh().ssh("busy", "hostname; cat notes");
-        assertThat(busy.stdout()).as(busy.stderr()).isEqualTo("busy\nbusy\n");
-        assertThat(bwrapOf(local, "busy")).contains("--hostname busy ");
-        assertThat(uid(busyDir)).isEqualTo(busyUid);
-        assertThat(next).isDirectory();
-      } finally {
-        running.destroyForcibly().waitFor();
-      }
+      busySandboxStartsItsOwnAgent(gateway, local, said, next);
 
       // The agent serves used as any agent does: a second login sees what the first made.
       OpenSsh.Result again = gateway.ssh().ssh("used", "cat proj/new");
@@ -230,30 +209,7 @@ class SpareAgentTest {
 
       // A process of the sandbox's uid still runs: walking its tree as it changes could follow a
       // link it swapped in, so the sandbox starts its own agent, as that uid.
-      gateway.addSandbox("busy", GatewayFixture.OWNER);
-      Path busyDir = Files.createDirectory(gateway.sandboxDir("busy"));
-      Files.writeString(busyDir.resolve("notes"), "busy\n");
-      int busyUid = (int) gateway.config().local().uidRange().first() + 100;
-      chown(busyDir, busyUid);
-      chown(busyDir.resolve("notes"), busyUid);
-      Process running = runAs(busyUid);
-      try {
-        Eventually.until(
-            said,
-            Timeouts.EVENTUALLY,
-            () ->
-                !running.isAlive()
-                    || uid(Path.of("/proc", Long.toString(running.pid()))) == busyUid,
-            "a process of uid " + busyUid + " to run");
-        assertThat(running.isAlive()).as("setpriv ran sleep as " + busyUid).isTrue();
-        OpenSsh.Result busy = gateway.ssh().ssh("busy", "hostname; cat notes");
-        assertThat(busy.stdout()).as(busy.stderr()).isEqualTo("busy\nbusy\n");
-        assertThat(bwrapOf(local, "busy")).contains("--hostname busy ");
-        assertThat(uid(busyDir)).isEqualTo(busyUid);
-        assertThat(third).isDirectory();
-      } finally {
-        running.destroyForcibly().waitFor();
-      }
+      Path busyDir = busySandboxStartsItsOwnAgent(gateway, local, said, third);
       assertThat(List.of(uid(bigDir), uid(third), uid(usedDir), uid(busyDir), spareUid))
           .as("each sandbox and the spare have uids of their own")
           .doesNotHaveDuplicates();
@@ -269,6 +225,40 @@ class SpareAgentTest {
       assertThat(again.stdout()).as(again.stderr()).isEqualTo("kept\n");
     }
     assertThat(spares(sandboxes)).as("spares removed with the gateway").isEmpty();
+  }
+
+  /**
+   * Logs in to a new sandbox, busy, whose files are a uid's of the range while a process of that
+   * uid runs: its own agent starts, as that uid, and {@code spare} stays for the next sandbox.
+   * Returns the sandbox's directory.
+   */
+  private static Path busySandboxStartsItsOwnAgent(
+      GatewayFixture gateway, LocalSandboxProvider local, Supplier<String> said, Path spare)
+      throws Exception {
+    gateway.addSandbox("busy", GatewayFixture.OWNER);
+    Path busyDir = Files.createDirectory(gateway.sandboxDir("busy"));
+    Files.writeString(busyDir.resolve("notes"), "busy\n");
+    int busyUid = (int) gateway.config().local().uidRange().first() + 100;
+    chown(busyDir, busyUid);
+    chown(busyDir.resolve("notes"), busyUid);
+    Process running = runAs(busyUid);
+    try {
+      Eventually.until(
+          said,
+          Timeouts.EVENTUALLY,
+          () ->
+              !running.isAlive() || uid(Path.of("/proc", Long.toString(running.pid()))) == busyUid,
+          "a process of uid " + busyUid + " to run");
+      assertThat(running.isAlive()).as("setpriv ran sleep as " + busyUid).isTrue();
+      OpenSsh.Result busy = gateway.ssh().ssh("busy", "hostname; cat notes");
+      assertThat(busy.stdout()).as(busy.stderr()).isEqualTo("busy\nbusy\n");
+      assertThat(bwrapOf(local, "busy")).contains("--hostname busy ");
+      assertThat(uid(busyDir)).isEqualTo(busyUid);
+      assertThat(spare).isDirectory();
+    } finally {
+      running.destroyForcibly().waitFor();
+    }
+    return busyDir;
   }
 
   /** A process of {@code uid}'s that runs till it is killed. */
