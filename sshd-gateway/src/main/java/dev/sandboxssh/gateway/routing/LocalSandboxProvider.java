@@ -30,6 +30,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -113,9 +114,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private final int spareAgents;
   private final boolean idmappedHomes;
   private final GatewayConfig.UidRange uidRange;
-  // Set once by startSpares, before any spare starts.
+  // Set once by startSpares, before any spare starts; sandboxes/ is bound and unbound under
+  // mounting, so that a close during startSpares leaves no bind behind.
+  private final Object mounting = new Object();
   private volatile boolean homesMapped;
-  private volatile boolean sandboxesBound; // this provider bound sandboxes/ onto itself
+  private volatile boolean sandboxesBound; // sandboxes/ is a bind of this data dir's providers
   private final Deque<LocalAgent> spares = new ArrayDeque<>(); // started and warm
   private int sparesStarting;
   private boolean sparesOn;
@@ -216,10 +219,20 @@ public final class LocalSandboxProvider implements SandboxProvider {
     // Also with spares off now: each left directory would keep a uid of the range taken.
     removeLeftSpares();
     releaseLeftUids();
-    if (spareAgents == 0) {
-      return;
+    synchronized (mounting) {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+      }
+      if (spareAgents == 0 || !idmappedHomes) {
+        unbindSandboxes(); // an earlier gateway's, stopped before it could
+      }
+      if (spareAgents == 0) {
+        return;
+      }
+      homesMapped = idmappedHomes && idmappedHomesWork();
     }
-    homesMapped = idmappedHomes && idmappedHomesWork();
     synchronized (this) {
       sparesOn = true;
     }
@@ -290,7 +303,19 @@ public final class LocalSandboxProvider implements SandboxProvider {
     Path probe = dataDir.run().resolve(".idmap-probe");
     Path to = probe.resolve("to");
     try {
-      sandboxesBound = Mounts.ensurePrivateMount(dataDir.sandboxes());
+      if (sandboxesBoundByUs()) {
+        Mounts.ensurePrivateMount(dataDir.sandboxes());
+      } else {
+        // Recorded first: a gateway stopped right after the bind still leaves its record.
+        Files.writeString(bindRecord(), "");
+        if (Mounts.ensurePrivateMount(dataDir.sandboxes())) {
+          Files.writeString(
+              bindRecord(), Integer.toString(Mounts.topMountId(dataDir.sandboxes()).orElse(-1)));
+        } else {
+          Files.delete(bindRecord()); // a mount point of somebody else's
+        }
+      }
+      sandboxesBound = sandboxesBoundByUs();
       deleteUnmounted(to);
       DataDir.deleteTree(probe);
       Path from = Files.createDirectories(probe.resolve("from"));
@@ -314,6 +339,40 @@ public final class LocalSandboxProvider implements SandboxProvider {
       } catch (IOException e) {
         log.warn("the idmapped mounts' probe stays in {}: {}", probe, e.toString());
       }
+    }
+  }
+
+  /**
+   * Where the provider records the mount id of its bind of {@code sandboxes/} onto itself, so that
+   * the next gateway on this data dir takes down one this one could not; a mount point there that
+   * is not recorded (a disk of its own, say) is never unmounted.
+   */
+  private Path bindRecord() {
+    return dataDir.run().resolve(".sandboxes-mount");
+  }
+
+  /**
+   * Whether {@code sandboxes/} is a bind this provider, or an earlier one on its data dir, made.
+   */
+  private boolean sandboxesBoundByUs() {
+    try {
+      String recorded = Files.readString(bindRecord(), StandardCharsets.US_ASCII).strip();
+      OptionalInt now = Mounts.topMountId(dataDir.sandboxes());
+      return now.isPresent() && recorded.equals(Integer.toString(now.getAsInt()));
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** Takes down this data dir's bind of {@code sandboxes/}, if a provider of it made one. */
+  private void unbindSandboxes() {
+    try {
+      if (sandboxesBoundByUs()) {
+        Mounts.detach(dataDir.sandboxes());
+      }
+      Files.deleteIfExists(bindRecord());
+    } catch (IOException e) {
+      log.warn("{} stays a mount point: {}", dataDir.sandboxes(), e.toString());
     }
   }
 
@@ -421,12 +480,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
         agent.stop("gateway stopping");
       }
     }
-    if (sandboxesBound) {
-      // Agents left running keep their own copies; the host gets its directory back as it was.
-      try {
-        Mounts.detachAll(dataDir.sandboxes());
-      } catch (IOException e) {
-        log.warn("{} stays a mount point: {}", dataDir.sandboxes(), e.toString());
+    synchronized (mounting) {
+      if (sandboxesBound) {
+        // Agents left running keep their own copies; the host gets its directory back as it was.
+        unbindSandboxes();
       }
     }
     launcher.close();

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -186,6 +187,62 @@ public final class Mounts {
       call("unmount " + at, () -> Calls.C.umount2(at, MNT_DETACH));
     }
     throw new IOException(at + " is still a mount point after 64 unmounts");
+  }
+
+  /**
+   * Unmounts the mount on top at {@code dir}, made private first so that the unmount reaches no
+   * other namespace.
+   */
+  public static void detach(Path dir) throws IOException {
+    String at = dir.toAbsolutePath().toString();
+    if (makePrivate(at)) {
+      call("unmount " + at, () -> Calls.C.umount2(at, MNT_DETACH));
+    }
+  }
+
+  /**
+   * The id of the mount on top at {@code dir} (the first field of /proc/self/mountinfo; unique
+   * while it stays mounted), or empty when {@code dir} is no mount point.
+   */
+  public static OptionalInt topMountId(Path dir) throws IOException {
+    String at = dir.toRealPath().toString();
+    OptionalInt top = OptionalInt.empty();
+    // Lines come in mount order: of mounts stacked at one point, the last is on top.
+    for (String line :
+        Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
+      String[] fields = line.split(" ");
+      if (fields.length > 4 && unescape(fields[4]).equals(at)) {
+        top = OptionalInt.of(Integer.parseInt(fields[0]));
+      }
+    }
+    return top;
+  }
+
+  /** A mountinfo path: the kernel writes space, tab, newline and backslash as octal escapes. */
+  private static String unescape(String field) {
+    StringBuilder out = new StringBuilder(field.length());
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c == '\\' && isOctal(field, i + 1)) {
+        out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
+  private static boolean isOctal(String s, int from) {
+    if (from + 3 > s.length()) {
+      return false;
+    }
+    for (int i = from; i < from + 3; i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '7') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Makes the mount at {@code at} private: false when {@code at} is no mount point, or absent. */

@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -103,11 +104,17 @@ class MountsTest {
     assertThat(plain.resolve("kept")).hasContent("1");
 
     Path stacked = Files.createDirectory(dir.resolve("stacked"));
+    assertThat(Mounts.topMountId(stacked)).isEmpty();
     Mounts.bindShared(stacked);
+    int lower = Mounts.topMountId(stacked).orElseThrow();
     Mounts.bindShared(stacked);
-    assertThat(mountPoints()).contains(stacked.toString());
+    assertThat(Mounts.topMountId(stacked)).isPresent().isNotEqualTo(OptionalInt.of(lower));
+    Mounts.detach(stacked);
+    assertThat(Mounts.topMountId(stacked)).as("the one below, on top now").hasValue(lower);
+    Mounts.bindShared(stacked);
     Mounts.detachAll(stacked);
     assertThat(mountPoints()).doesNotContain(stacked.toString());
+    assertThat(Mounts.topMountId(stacked)).isEmpty();
 
     assertThat(Mounts.ensurePrivateMount(plain)).as("bound now").isTrue();
     assertThat(Mounts.ensurePrivateMount(plain)).as("already a mount point").isFalse();
