@@ -121,6 +121,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
   private volatile boolean sandboxesBound; // sandboxes/ is a bind of this data dir's providers
   private final Deque<LocalAgent> spares = new ArrayDeque<>(); // started and warm
   private int sparesStarting;
+  private boolean spareAwaited; // a login waits for the spare that is starting
   private boolean sparesOn;
   private boolean closed;
 
@@ -331,6 +332,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
           "spare agents give a sandbox's files to their uid (up to {}): no idmapped mounts here: {}",
           MAX_FILES_TO_REOWN,
           e.getMessage());
+      unbindSandboxes(); // of no use without them
+      sandboxesBound = false;
       return false;
     } finally {
       try {
@@ -418,6 +421,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         if (keep) {
           spares.addLast(spare);
         }
+        notifyAll(); // a login waiting for it
       }
       if (!keep) {
         spare.discard();
@@ -437,6 +441,38 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
       spare.discard();
     }
+  }
+
+  /**
+   * A ready spare, or else, when one is starting and no other login waits for it, that one once it
+   * is ready: it is never further off than an agent started now would be, and a second JVM starting
+   * beside it would slow both down. Null when there is none to have.
+   */
+  private LocalAgent takeOrAwaitSpare() {
+    LocalAgent ready = takeSpare();
+    if (ready != null) {
+      return ready;
+    }
+    synchronized (this) {
+      if (sparesStarting == 0 || spareAwaited || closed) {
+        return null;
+      }
+      spareAwaited = true;
+      try {
+        long deadline = System.nanoTime() + connectTimeout.toNanos();
+        for (long left = connectTimeout.toNanos();
+            spares.isEmpty() && sparesStarting > 0 && !closed && left > 0;
+            left = deadline - System.nanoTime()) {
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      } finally {
+        spareAwaited = false;
+      }
+    }
+    return takeSpare();
   }
 
   /** Puts back a spare that a sandbox could not take after all. */
@@ -460,6 +496,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       closed = true;
       unused = List.copyOf(spares);
       spares.clear();
+      notifyAll(); // a login waiting for a spare starts its own, or fails as the gateway stops
     }
     spareStarter.shutdownNow();
     try {
@@ -813,7 +850,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
             e.toString());
         return false;
       }
-      LocalAgent spare = takeSpare();
+      boolean waited;
+      synchronized (LocalSandboxProvider.this) {
+        waited = spares.isEmpty();
+      }
+      LocalAgent spare = takeOrAwaitSpare();
       if (spare == null) {
         return false;
       }
@@ -880,11 +921,12 @@ public final class LocalSandboxProvider implements SandboxProvider {
         AgentProbe.check(id, client, connectTimeout);
         serving(
             started,
-            !used
-                ? "a spare agent, started ahead"
-                : mapped
-                    ? "a spare agent, started ahead; its home mounted idmapped"
-                    : "a spare agent, started ahead; " + files.size() + " files given to its uid");
+            (waited ? "a spare agent, waited for as it started" : "a spare agent, started ahead")
+                + (!used
+                    ? ""
+                    : mapped
+                        ? "; its home mounted idmapped"
+                        : "; " + files.size() + " files given to its uid"));
         return true;
       } catch (IOException | SandboxUnreachableException | RuntimeException e) {
         log.warn("sandbox {}: the spare agent it took failed, starting one: {}", id, e.toString());

@@ -73,6 +73,13 @@ class SpareAgentTest {
               "used\nuser\nint a;\n"
                   + (LocalSandboxProvider.MAX_FILES_TO_REOWN + 1)
                   + "\n/etc/hostname\n0\n1\n");
+      // A new sandbox's login right after, while the next spare is still starting: it waits for
+      // that spare, rather than start a second JVM beside it.
+      gateway.addSandbox("soon", GatewayFixture.OWNER);
+      OpenSsh.Result soon = gateway.ssh().ssh("soon", "hostname");
+      assertThat(soon.stdout()).as(soon.stderr()).isEqualTo("soon\n");
+      assertThat(bwrapOf(local, "soon")).contains("--hostname .spare-");
+
       assertThat(bwrapOf(local, "used")).contains("--hostname " + spare.getFileName() + " ");
       assertThat(said.get()).contains("sandbox=used", "its home mounted idmapped");
       // Nothing on disk changed hands; what the agent made is the sandbox's uid's too.
