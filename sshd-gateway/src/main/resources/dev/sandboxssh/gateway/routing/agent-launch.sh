@@ -4,7 +4,7 @@
 # PROCS     cgroup.procs files to join, colon-separated, or empty
 # NOFILE    RLIMIT_NOFILE, or empty; NPROC RLIMIT_NPROC, or empty
 # INFO      a file opened as fd 3 for bwrap --info-fd, or empty
-# N pairs   host paths to stage as /tmp/.sandbox-ssh/NAME (root only, in a private mount namespace)
+# N pairs   host paths to stage as /tmp/.sandbox-ssh/NAME (root only, in a mount namespace of its own)
 #
 # Why staging: bwrap runs as the sandbox's unprivileged uid and resolves every bind source as that
 # uid, but the gateway's data dir and the agent's classpath may sit under a directory only root can
