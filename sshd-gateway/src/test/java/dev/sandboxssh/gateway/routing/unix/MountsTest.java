@@ -122,6 +122,21 @@ class MountsTest {
     assertThat(mountPoints()).doesNotContain(plain.toString());
   }
 
+  @Test
+  void aMountPointIsFoundByItsPathAlsoWhereMountinfoEscapesIt() throws Exception {
+    // mountinfo writes a space as \040 and a backslash as \134.
+    Path odd = Files.createDirectory(dir.resolve("a data dir\\x"));
+    assertThat(Mounts.topMountId(odd)).isEmpty();
+    assertThat(Mounts.ensurePrivateMount(odd)).isTrue();
+    try {
+      assertThat(Mounts.topMountId(odd)).isPresent();
+      assertThat(Mounts.topMountId(dir)).as("its parent, no mount point").isEmpty();
+    } finally {
+      Mounts.detachAll(odd);
+    }
+    assertThat(Mounts.topMountId(odd)).isEmpty();
+  }
+
   /** A used sandbox's directory: its files its old uid's, as after an idle stop. */
   private Path sandboxHome() throws IOException {
     // The sandbox's uid reaches the mount through here, as through the data dir's sandboxes/.
