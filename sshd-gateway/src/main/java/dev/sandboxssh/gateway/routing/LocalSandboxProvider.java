@@ -794,8 +794,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
 
     /**
      * Makes this sandbox's agent out of a spare, if one is ready or starting (see {@link
-     * #takeOrAwaitSpare}): true when it serves. False leaves the sandbox's files where they were,
-     * for an ordinary start.
+     * LocalSandboxProvider#takeOrAwaitSpare}): true when it serves. False leaves the sandbox's
+     * files where they were, for an ordinary start.
      */
     private boolean takeSpareFor(Path socket, Path token) {
       long started = System.nanoTime(); // a used sandbox's look through its files included
