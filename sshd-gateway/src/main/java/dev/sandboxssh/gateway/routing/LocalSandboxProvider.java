@@ -278,11 +278,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
     try (var dirs = Files.newDirectoryStream(dataDir.sandboxes(), UID_PREFIX + "*")) {
       for (Path dir : dirs) {
         String id = dir.getFileName().toString().substring(UID_PREFIX.length());
-        OptionalLong pid = LocalAgent.readPid(dataDir.run().resolve(id).resolve(PID_FILE));
-        boolean running =
-            pid.isPresent()
-                && ProcessHandle.of(pid.getAsLong()).map(ProcessHandle::isAlive).orElse(false);
-        if (!running) {
+        if (LocalAgent.leftRunning(dataDir.run().resolve(id)).isEmpty()) {
           try {
             deleteUnmounted(dir);
           } catch (IOException e) {
@@ -444,15 +440,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
   }
 
   /**
-   * A ready spare, or else, when one is starting and no other login waits for it, that one once it
-   * is ready: it is never further off than an agent started now would be, and a second JVM starting
-   * beside it would slow both down. Null when there is none to have.
+   * For a login that found no spare ready: the one that is starting, once it is ready, when no
+   * other login waits for it. It is never further off than an agent started now would be, and a
+   * second JVM starting beside it would slow both down. Null when there is none to have.
    */
-  private LocalAgent takeOrAwaitSpare() {
-    LocalAgent ready = takeSpare();
-    if (ready != null) {
-      return ready;
-    }
+  private LocalAgent awaitStartingSpare() {
     synchronized (this) {
       if (sparesStarting == 0 || spareAwaited || closed) {
         return null;
@@ -794,7 +786,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
 
     /**
      * Makes this sandbox's agent out of a spare, if one is ready or starting (see {@link
-     * LocalSandboxProvider#takeOrAwaitSpare}): true when it serves. False leaves the sandbox's
+     * LocalSandboxProvider#awaitStartingSpare}): true when it serves. False leaves the sandbox's
      * files where they were, for an ordinary start.
      */
     private boolean takeSpareFor(Path socket, Path token) {
@@ -807,10 +799,12 @@ public final class LocalSandboxProvider implements SandboxProvider {
       int oldUid = -1; // the owner of a used sandbox's directory
       try {
         used = !neverUsed(home);
-        if (used && homesMapped && uidRange.contains(SandboxUids.ownerOf(home))) {
+        if (used) {
+          oldUid = SandboxUids.ownerOf(home);
+        }
+        if (used && homesMapped && uidRange.contains(oldUid)) {
           // Threat: a home owned by root or by a uid outside the range would, mounted so, let the
           // sandbox create files the host sees as that uid's (root's, an account's).
-          oldUid = SandboxUids.ownerOf(home);
           mapped = true;
         } else if (used) {
           Optional<List<Path>> tree = SandboxUids.treeOf(home, MAX_FILES_TO_REOWN);
@@ -823,7 +817,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
                 (System.nanoTime() - started) / 1_000_000);
             return false;
           }
-          oldUid = SandboxUids.ownerOf(home);
           files = tree.get();
         }
         // Nothing of the old uid may run while its tree is walked (see anyProcessOf), nor alongside
@@ -836,13 +829,15 @@ public final class LocalSandboxProvider implements SandboxProvider {
         }
         // Nor may the processes of its last agent's, if that came from a spare.
         Path held = heldUid();
-        if (Files.isDirectory(held, LinkOption.NOFOLLOW_LINKS)
-            && SandboxUids.anyProcessOf(SandboxUids.ownerOf(held))) {
-          log.info(
-              "sandbox {}: processes of its last agent's uid {} still run: its own agent starts",
-              id,
-              SandboxUids.ownerOf(held));
-          return false;
+        if (Files.isDirectory(held, LinkOption.NOFOLLOW_LINKS)) {
+          int heldUid = SandboxUids.ownerOf(held);
+          if (SandboxUids.anyProcessOf(heldUid)) {
+            log.info(
+                "sandbox {}: processes of its last agent's uid {} still run: its own agent starts",
+                id,
+                heldUid);
+            return false;
+          }
         }
       } catch (IOException e) {
         log.info(
@@ -851,11 +846,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
             e.toString());
         return false;
       }
-      boolean waited;
-      synchronized (LocalSandboxProvider.this) {
-        waited = spares.isEmpty();
+      LocalAgent spare = takeSpare();
+      boolean waited = spare == null;
+      if (waited) {
+        spare = awaitStartingSpare();
       }
-      LocalAgent spare = takeOrAwaitSpare();
       if (spare == null) {
         return false;
       }
@@ -1100,10 +1095,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
      * not answer; a fresh agent then takes the socket.
      */
     private boolean takeOver(Path home, Path run, Path socket, Path token) {
-      OptionalLong pid = readPid(run.resolve(PID_FILE));
-      Optional<ProcessHandle> left =
-          pid.isPresent() ? ProcessHandle.of(pid.getAsLong()) : Optional.empty();
-      if (left.isEmpty() || !left.get().isAlive()) {
+      Optional<ProcessHandle> left = leftRunning(run);
+      if (left.isEmpty()) {
         return false;
       }
       // Only an agent that answers with its run dir's token is trusted, and nothing is killed by a
@@ -1166,7 +1159,18 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
     }
 
-    static OptionalLong readPid(Path file) {
+    /**
+     * The live process whose pid an earlier gateway wrote in {@code run}'s pid file, if any; the
+     * pid may since belong to another process, so it is trusted for nothing but this.
+     */
+    static Optional<ProcessHandle> leftRunning(Path run) {
+      OptionalLong pid = readPid(run.resolve(PID_FILE));
+      return pid.isPresent()
+          ? ProcessHandle.of(pid.getAsLong()).filter(ProcessHandle::isAlive)
+          : Optional.empty();
+    }
+
+    private static OptionalLong readPid(Path file) {
       try {
         return OptionalLong.of(
             Long.parseLong(Files.readString(file, StandardCharsets.UTF_8).strip()));

@@ -181,23 +181,24 @@ public final class Mounts {
     String at = dir.toAbsolutePath().toString();
     // Bounded: a mount that comes back on every unmount would be somebody else's doing.
     for (int i = 0; i < 64; i++) {
-      if (!makePrivate(at)) {
+      if (!detach(dir)) {
         return;
       }
-      call("unmount " + at, () -> Calls.C.umount2(at, MNT_DETACH));
     }
     throw new IOException(at + " is still a mount point after 64 unmounts");
   }
 
   /**
    * Unmounts the mount on top at {@code dir}, made private first so that the unmount reaches no
-   * other namespace.
+   * other namespace: false when {@code dir} is no mount point.
    */
-  public static void detach(Path dir) throws IOException {
+  public static boolean detach(Path dir) throws IOException {
     String at = dir.toAbsolutePath().toString();
-    if (makePrivate(at)) {
-      call("unmount " + at, () -> Calls.C.umount2(at, MNT_DETACH));
+    if (!makePrivate(at)) {
+      return false;
     }
+    call("unmount " + at, () -> Calls.C.umount2(at, MNT_DETACH));
+    return true;
   }
 
   /**
