@@ -181,7 +181,7 @@ class AgentLifecycleTest {
 
     // Its binds for idmapped homes: sandboxes/ onto itself (private), the spare's onto itself.
     String sandboxes = data.resolve("sandboxes").toRealPath().toString();
-    assertThat(mountPointsUnder(data)).contains(sandboxes, leftHome.toRealPath().toString());
+    assertThat(HostMounts.under(data)).contains(sandboxes, leftHome.toRealPath().toString());
 
     gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     waitUntil(
@@ -197,20 +197,10 @@ class AgentLifecycleTest {
         () -> !Files.exists(left) && !Files.exists(leftHome),
         "the next gateway to remove the spare's directories left behind");
     assertThat(spares(data)).isEmpty();
-    assertThat(mountPointsUnder(data)).as("the killed gateway's binds, taken down").isEmpty();
+    assertThat(HostMounts.under(data)).as("the killed gateway's binds, taken down").isEmpty();
     OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
     OpenSsh.Result named = ssh.ssh("fresh", "hostname");
     assertThat(named.stdout()).as(named.stderr()).isEqualTo("fresh\n");
-  }
-
-  /** This host's mount points under {@code data} (and {@code data} itself). */
-  private static List<String> mountPointsUnder(Path data) throws IOException {
-    String root = data.toRealPath().toString();
-    // Field 5 of each line; the test's paths hold nothing mountinfo escapes.
-    return Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8).stream()
-        .map(line -> line.split(" ")[4])
-        .filter(m -> m.equals(root) || m.startsWith(root + "/"))
-        .toList();
   }
 
   /** The run dirs of spare agents that listen on their socket. */

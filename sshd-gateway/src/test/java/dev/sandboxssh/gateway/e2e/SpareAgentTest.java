@@ -94,10 +94,11 @@ class SpareAgentTest {
       assertThat(uid(held)).isEqualTo(spareUid);
       assertThat(spare).doesNotExist();
       // (The next spare's directory may be bound already, for the sandbox it takes.)
-      assertThat(mountsUnder(dir))
-          .contains(sandboxes.toString())
+      String bound = sandboxes.toRealPath().toString();
+      assertThat(HostMounts.under(dir))
+          .contains(bound)
           .allMatch(
-              m -> m.equals(sandboxes.toString()) || m.startsWith(sandboxes + "/.spare-"),
+              m -> m.equals(bound) || m.startsWith(bound + "/.spare-"),
               "sandboxes/ itself, or a spare's directory");
 
       // A process of the sandbox's uid still runs (its last stop has not finished): its own
@@ -113,7 +114,7 @@ class SpareAgentTest {
     }
     assertThat(spares(sandboxes)).as("spares removed with the gateway").isEmpty();
     assertThat(sandboxes.resolve(".uid-used")).as("uid freed as its agent stopped").doesNotExist();
-    assertThat(mountsUnder(dir)).as("mounts gone with the gateway").isEmpty();
+    assertThat(HostMounts.under(dir)).as("mounts gone with the gateway").isEmpty();
   }
 
   @Test
@@ -278,15 +279,6 @@ class SpareAgentTest {
   private static void chown(Path path, int uid) throws IOException {
     Files.setAttribute(path, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
     Files.setAttribute(path, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
-  }
-
-  /** This host's mount points under {@code root}. */
-  private static List<String> mountsUnder(Path root) throws IOException {
-    // Field 5 of each line; the test's paths hold nothing mountinfo escapes.
-    return Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8).stream()
-        .map(line -> line.split(" ")[4])
-        .filter(p -> p.startsWith(root.toString() + "/"))
-        .toList();
   }
 
   private static Path onlySpare(Path sandboxes) {
