@@ -113,7 +113,12 @@ public final class AgentMain {
       // A broken pipe means the parent is gone, the same as EOF.
     }
     if (!server.mayStopOrphaned()) {
-      log.info("parent went away; staying up for its named sessions");
+      // A gateway that stops its agent closes the connection a moment after the pipe, often after
+      // the agent saw EOF; the line says which of the two keeps it up.
+      log.info(
+          server.holdsNamedSessions()
+              ? "parent went away; staying up for its named sessions"
+              : "parent went away; stopping once its last connection closes");
       try {
         // The parent's own connection closes with it, a moment after its pipe does.
         do {

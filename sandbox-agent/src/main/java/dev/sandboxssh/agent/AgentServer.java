@@ -191,7 +191,12 @@ public final class AgentServer implements AutoCloseable {
    * it).
    */
   public boolean mayStopOrphaned() {
-    return connections.get() == 0 && !processes.holdsTaggedProcesses();
+    return connections.get() == 0 && !holdsNamedSessions();
+  }
+
+  /** Whether a named session (tagged process) still runs. */
+  public boolean holdsNamedSessions() {
+    return processes.holdsTaggedProcesses();
   }
 
   /** Blocks until the server terminates. */
