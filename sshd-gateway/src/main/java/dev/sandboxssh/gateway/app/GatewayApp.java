@@ -80,7 +80,8 @@ public final class GatewayApp implements AutoCloseable {
             ops.events(),
             config.local().spareAgents(),
             config.local().idmappedHomes(),
-            config.local().uidRange());
+            config.local().uidRange(),
+            config.local().agentStarts());
     ops.watchRunningAgents("local", local::runningAgents);
     Map<SandboxRecord.Provider, SandboxProvider> providers =
         new EnumMap<>(SandboxRecord.Provider.class);

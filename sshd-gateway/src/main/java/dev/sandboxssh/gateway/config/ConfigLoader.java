@@ -126,7 +126,8 @@ public final class ConfigLoader {
             lo.string("java-command", dlo.javaCommand(), true),
             lo.bool("startup-cache", dlo.startupCache()),
             lo.integer("spare-agents", dlo.spareAgents()),
-            lo.bool("idmapped-homes", dlo.idmappedHomes()));
+            lo.bool("idmapped-homes", dlo.idmappedHomes()),
+            lo.integer("agent-starts", dlo.agentStarts()));
     lo.finish();
 
     Section en = s.section("env");

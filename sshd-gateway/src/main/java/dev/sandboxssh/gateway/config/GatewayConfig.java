@@ -45,6 +45,9 @@ public record GatewayConfig(
   /** Spare agents are idle JVMs of some tens of MB each: more than a few is a typing error. */
   public static final int MAX_SPARE_AGENTS = 16;
 
+  /** The most agents {@code local.agent-starts} lets start at once. */
+  public static final int MAX_AGENT_STARTS = 256;
+
   /**
    * @param rsa also offer an RSA host key (3072 bits), for clients that know nothing newer
    */
@@ -141,6 +144,8 @@ public record GatewayConfig(
    * @param idmappedHomes whether a spare agent takes a used sandbox's home through an idmapped
    *     mount (nothing on disk changes, whatever the number of files) where the kernel allows it,
    *     rather than by giving each file to the spare's uid
+   * @param agentStarts agents that may start at once, spares included (0 = one per core): a start
+   *     is bound by CPU, so more at once only slow each other down
    */
   public record Local(
       Duration idleTimeout,
@@ -152,7 +157,8 @@ public record GatewayConfig(
       String javaCommand,
       boolean startupCache,
       int spareAgents,
-      boolean idmappedHomes) {
+      boolean idmappedHomes,
+      int agentStarts) {
 
     /** This config with another isolation mode. */
     public Local withIsolation(Isolation isolation) {
@@ -166,7 +172,8 @@ public record GatewayConfig(
           javaCommand,
           startupCache,
           spareAgents,
-          idmappedHomes);
+          idmappedHomes,
+          agentStarts);
     }
 
     /** This config with other limits. */
@@ -181,7 +188,8 @@ public record GatewayConfig(
           javaCommand,
           startupCache,
           spareAgents,
-          idmappedHomes);
+          idmappedHomes,
+          agentStarts);
     }
 
     /** This config with another idle timeout. */
@@ -196,7 +204,8 @@ public record GatewayConfig(
           javaCommand,
           startupCache,
           spareAgents,
-          idmappedHomes);
+          idmappedHomes,
+          agentStarts);
     }
 
     /** This config with this many spare agents. */
@@ -211,7 +220,8 @@ public record GatewayConfig(
           javaCommand,
           startupCache,
           spareAgents,
-          idmappedHomes);
+          idmappedHomes,
+          agentStarts);
     }
 
     /** This config with or without idmapped homes for spare agents. */
@@ -226,7 +236,24 @@ public record GatewayConfig(
           javaCommand,
           startupCache,
           spareAgents,
-          idmappedHomes);
+          idmappedHomes,
+          agentStarts);
+    }
+
+    /** This config with at most this many agents starting at once. */
+    public Local withAgentStarts(int agentStarts) {
+      return new Local(
+          idleTimeout,
+          isolation,
+          network,
+          user,
+          uidRange,
+          limits,
+          javaCommand,
+          startupCache,
+          spareAgents,
+          idmappedHomes,
+          agentStarts);
     }
 
     /** This config with or without the agent start-up cache. */
@@ -241,7 +268,8 @@ public record GatewayConfig(
           javaCommand,
           startupCache,
           spareAgents,
-          idmappedHomes);
+          idmappedHomes,
+          agentStarts);
     }
   }
 
@@ -512,7 +540,8 @@ public record GatewayConfig(
             null,
             true,
             1,
-            true),
+            true,
+            0),
         new Env(List.of("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL"), List.of()),
         // 10 sessions as sshd; an IDE's forwarded ports open many short channels beside them.
         new Limits(1000, 1000, 64 * 1024, 64, 10, 256, 256, 64),
@@ -590,6 +619,10 @@ public record GatewayConfig(
           problems,
           local.spareAgents() >= 0 && local.spareAgents() <= MAX_SPARE_AGENTS,
           "local.spare-agents: must be 0.." + MAX_SPARE_AGENTS + ", got " + local.spareAgents());
+      check(
+          problems,
+          local.agentStarts() >= 0 && local.agentStarts() <= MAX_AGENT_STARTS,
+          "local.agent-starts: must be 0.." + MAX_AGENT_STARTS + ", got " + local.agentStarts());
       SandboxLimits r = local.limits();
       if (check(problems, r != null, "local.limits: must be set")) {
         check(

@@ -135,6 +135,7 @@ class ConfigLoaderTest {
               startup-cache: false
               spare-agents: 2
               idmapped-homes: false
+              agent-starts: 3
             env:
               extra: [MY_*, CI]
             forwarding:
@@ -182,7 +183,8 @@ class ConfigLoaderTest {
                 "/usr/bin/java",
                 false,
                 2,
-                false));
+                false,
+                3));
     assertThat(c.env().patterns())
         .containsExactly("LANG", "LC_*", "TERM", "COLORTERM", "GIT_PROTOCOL", "MY_*", "CI");
     assertThat(c.forwarding().remote()).isFalse();
@@ -218,7 +220,7 @@ class ConfigLoaderTest {
                     data-dir: 12
                     prot: 22
                     agent: {connect-timeout: soon}
-                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, limits: {memory: 1t, cpus: lots}, spare-agents: 99}
+                    local: {isolation: maybe, idle-timeout: 0, uid-range: 0-10, limits: {memory: 1t, cpus: lots}, spare-agents: 99, agent-starts: -1}
                     env: {allow: [LANG, 3], extra: [bad-name]}
                     limits: {max-pty-cols: "80", max-pty-rows: 99999999999}
                     forwarding: {local: yes, permit-open: [nowhere]}
@@ -245,6 +247,7 @@ class ConfigLoaderTest {
                   .contains("local.limits.cpus: must be a number such as 1 or 0.5, got 'lots'")
                   .contains("local.idle-timeout: must be > 0")
                   .contains("local.spare-agents: must be 0..16, got 99")
+                  .contains("local.agent-starts: must be 0..256, got -1")
                   .contains("env.allow[1]: must be a non-empty string, got 3")
                   .contains("env: bad name pattern 'bad-name'")
                   .contains("limits.max-pty-cols: must be an integer, got '80'")
@@ -262,7 +265,7 @@ class ConfigLoaderTest {
                   .contains(
                       "auth.certificate-principals: must be a list of sandbox, owner, any,"
                           + " got 'everyone'");
-              assertThat(e.problems()).hasSize(25);
+              assertThat(e.problems()).hasSize(26);
               assertThat(e.getMessage()).doesNotContain("\n");
             });
   }
