@@ -759,7 +759,11 @@ public final class LocalSandboxProvider implements SandboxProvider {
         Files.deleteIfExists(socket);
         long started = System.nanoTime();
         spec = new LocalAgentSpec(id, home, run, socket, token);
-        boolean permit = awaitStartTurn();
+        boolean permit = starts.tryAcquire();
+        boolean waited = !permit;
+        if (waited) {
+          permit = awaitStartTurn();
+        }
         long waitedMs = (System.nanoTime() - started) / 1_000_000;
         try {
           process = launcher.launch(spec);
@@ -782,8 +786,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
           }
         }
         String how = launcher.confined() ? "confined" : "unconfined";
-        serving(
-            started, waitedMs > 0 ? how + ", " + waitedMs + " ms of it waiting for a turn" : how);
+        serving(started, waited ? how + ", " + waitedMs + " ms of it waiting for a turn" : how);
       } catch (IOException e) {
         stopQuietly();
         throw new SandboxUnreachableException(
@@ -799,9 +802,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
      * back, false to start without one rather than fail the login.
      */
     private boolean awaitStartTurn() {
-      if (starts.tryAcquire()) {
-        return true;
-      }
       try {
         if (starts.tryAcquire(connectTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
           return true;
