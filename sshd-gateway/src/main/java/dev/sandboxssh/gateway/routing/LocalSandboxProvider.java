@@ -37,7 +37,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -118,7 +117,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
   // classes and answering its first call, bound by CPU: more at once than cores only slow each
   // other down. Eight cold logins at once on two cores took 2.8-3.2 s each on average two at a
   // time, against 4.1-4.8 s with all eight starting together (the last about 5 s either way).
-  private final Semaphore starts;
+  private final int maxStarts;
+  // Guarded by this.
+  private int startsRunning;
   private final boolean idmappedHomes;
   private final GatewayConfig.UidRange uidRange;
   // Set once by startSpares, before any spare starts; sandboxes/ is bound and unbound under
@@ -166,9 +167,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       GatewayConfig.UidRange uidRange,
       int agentStarts) {
     this.events = events;
-    this.starts =
-        new Semaphore(
-            agentStarts > 0 ? agentStarts : Runtime.getRuntime().availableProcessors(), true);
+    this.maxStarts = agentStarts > 0 ? agentStarts : Runtime.getRuntime().availableProcessors();
     this.spareAgents = launcher.reassigns() ? spareAgents : 0;
     this.idmappedHomes = idmappedHomes;
     this.uidRange = uidRange;
@@ -419,9 +418,13 @@ public final class LocalSandboxProvider implements SandboxProvider {
       spare.warmUp();
       ready = true;
     } catch (IOException | SandboxUnreachableException | RuntimeException e) {
-      log.warn(
-          "a spare agent did not start, and no other will till a sandbox takes one: {}",
-          e.getMessage());
+      if (isClosed()) {
+        log.debug("a spare agent's start ended as the gateway stops: {}", e.getMessage());
+      } else {
+        log.warn(
+            "a spare agent did not start, and no other will till a sandbox takes one: {}",
+            e.getMessage());
+      }
     } finally {
       boolean keep;
       synchronized (this) {
@@ -436,6 +439,62 @@ public final class LocalSandboxProvider implements SandboxProvider {
         spare.discard();
       }
     }
+  }
+
+  private synchronized boolean isClosed() {
+    return closed;
+  }
+
+  /** A turn to start an agent, if one is free now. */
+  private synchronized boolean tryStartTurn() {
+    if (startsRunning < maxStarts) {
+      startsRunning++;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Waits for a turn to start sandbox {@code id}'s agent, at most the connect timeout: true with a
+   * turn to end, false with none (the start goes ahead without one rather than fail the login).
+   *
+   * @throws SandboxUnreachableException when the gateway stops meanwhile, or the wait is
+   *     interrupted
+   */
+  private boolean awaitStartTurn(String id) throws SandboxUnreachableException {
+    synchronized (this) {
+      long deadline = System.nanoTime() + connectTimeout.toNanos();
+      try {
+        for (long left = connectTimeout.toNanos();
+            startsRunning >= maxStarts && !closed && left > 0;
+            left = deadline - System.nanoTime()) {
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SandboxUnreachableException(
+            "sandbox " + id + " is not running: its agent's start was interrupted", e);
+      }
+      if (closed) {
+        throw new SandboxUnreachableException(
+            "sandbox " + id + " is not running: the gateway is stopping", null);
+      }
+      if (startsRunning < maxStarts) {
+        startsRunning++;
+        return true;
+      }
+    }
+    log.warn(
+        "sandbox {}: no turn to start its agent within {} ms; starting it anyway",
+        id,
+        connectTimeout.toMillis());
+    return false;
+  }
+
+  /** Ends a start's turn, for the next one waiting. */
+  private synchronized void endStartTurn() {
+    startsRunning--;
+    notifyAll();
   }
 
   /** A ready spare agent, or null; dead ones are discarded on the way. */
@@ -501,7 +560,9 @@ public final class LocalSandboxProvider implements SandboxProvider {
       closed = true;
       unused = List.copyOf(spares);
       spares.clear();
-      notifyAll(); // a login waiting for a spare starts its own, or fails as the gateway stops
+      // A login waiting for a spare starts its own, or fails as the gateway stops; one waiting for
+      // a turn to start an agent fails.
+      notifyAll();
     }
     spareStarter.shutdownNow();
     try {
@@ -759,10 +820,10 @@ public final class LocalSandboxProvider implements SandboxProvider {
         Files.deleteIfExists(socket);
         long started = System.nanoTime();
         spec = new LocalAgentSpec(id, home, run, socket, token);
-        boolean permit = starts.tryAcquire();
+        boolean permit = tryStartTurn();
         boolean waited = !permit;
         if (waited) {
-          permit = awaitStartTurn();
+          permit = awaitStartTurn(id);
         }
         long waitedMs = (System.nanoTime() - started) / 1_000_000;
         try {
@@ -782,7 +843,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
           network.finish();
         } finally {
           if (permit) {
-            starts.release();
+            endStartTurn();
           }
         }
         String how = launcher.confined() ? "confined" : "unconfined";
@@ -795,25 +856,6 @@ public final class LocalSandboxProvider implements SandboxProvider {
         stopQuietly();
         throw e;
       }
-    }
-
-    /**
-     * Waits for a turn to start an agent, at most the connect timeout: true with a turn to give
-     * back, false to start without one rather than fail the login.
-     */
-    private boolean awaitStartTurn() {
-      try {
-        if (starts.tryAcquire(connectTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
-          return true;
-        }
-        log.warn(
-            "sandbox {}: no turn to start its agent within {} ms; starting it anyway",
-            id,
-            connectTimeout.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return false;
     }
 
     /**
