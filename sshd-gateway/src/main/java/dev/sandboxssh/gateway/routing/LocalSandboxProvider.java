@@ -39,6 +39,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -233,10 +234,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
     removeLeftSpares();
     releaseLeftUids();
     synchronized (mounting) {
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
+      if (isClosed()) {
+        return;
       }
       if (spareAgents == 0 || !idmappedHomes) {
         unbindSandboxes(); // an earlier gateway's, stopped before it could
@@ -463,13 +462,8 @@ public final class LocalSandboxProvider implements SandboxProvider {
    */
   private boolean awaitStartTurn(String id) throws SandboxUnreachableException {
     synchronized (this) {
-      long deadline = System.nanoTime() + connectTimeout.toNanos();
       try {
-        for (long left = connectTimeout.toNanos();
-            startsRunning >= maxStarts && !closed && left > 0;
-            left = deadline - System.nanoTime()) {
-          TimeUnit.NANOSECONDS.timedWait(this, left);
-        }
+        waitWhile(() -> startsRunning >= maxStarts);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new SandboxUnreachableException(
@@ -479,8 +473,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
         throw new SandboxUnreachableException(
             "sandbox " + id + " is not running: the gateway is stopping", null);
       }
-      if (startsRunning < maxStarts) {
-        startsRunning++;
+      if (tryStartTurn()) {
         return true;
       }
     }
@@ -489,6 +482,20 @@ public final class LocalSandboxProvider implements SandboxProvider {
         id,
         connectTimeout.toMillis());
     return false;
+  }
+
+  /**
+   * Under this lock: waits while {@code pending} holds and the provider is open, at most the
+   * connect timeout. What ends a wait (a start or a spare's start ending, a close) notifies this
+   * lock.
+   */
+  private void waitWhile(BooleanSupplier pending) throws InterruptedException {
+    long deadline = System.nanoTime() + connectTimeout.toNanos();
+    for (long left = connectTimeout.toNanos();
+        pending.getAsBoolean() && !closed && left > 0;
+        left = deadline - System.nanoTime()) {
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
   }
 
   /** Ends a start's turn, for the next one waiting. */
@@ -523,12 +530,7 @@ public final class LocalSandboxProvider implements SandboxProvider {
       }
       spareAwaited = true;
       try {
-        long deadline = System.nanoTime() + connectTimeout.toNanos();
-        for (long left = connectTimeout.toNanos();
-            spares.isEmpty() && sparesStarting > 0 && !closed && left > 0;
-            left = deadline - System.nanoTime()) {
-          TimeUnit.NANOSECONDS.timedWait(this, left);
-        }
+        waitWhile(() -> spares.isEmpty() && sparesStarting > 0);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return null;
