@@ -31,7 +31,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -373,6 +375,41 @@ class UnixDescriptorSocketTest {
           .hasMessageContaining("errno 9");
     }
     assertThat(Files.readString(home.resolve("f.bin"))).isEqualTo("hello");
+  }
+
+  @Test
+  void aHandedOffFileMovesBytesThroughEveryKindOfBuffer() throws Exception {
+    sandbox.files().handOffTo(descriptors::takeFile);
+    byte[] data = new byte[600 * 1024 + 7]; // more than two of the descriptor's 256 KiB calls
+    new Random(9).nextBytes(data);
+    try (OpenFile rw =
+        sandbox
+            .files()
+            .open("k.bin", new OpenOptions(true, true, true, true, false, false, 0600))) {
+      assertThat(rw).isInstanceOf(FdFile.class);
+      // A heap buffer that is a slice in the middle of its array, a read-only one, a direct one.
+      byte[] padded = new byte[data.length + 100];
+      System.arraycopy(data, 0, padded, 50, 300_000);
+      ByteBuffer slice = ByteBuffer.wrap(padded, 40, 300_010).slice().position(10);
+      assertThat(rw.write(slice, 0)).isEqualTo(300_000);
+      assertThat(slice.hasRemaining()).isFalse();
+      ByteBuffer readOnly = ByteBuffer.wrap(data, 300_000, 100_000).asReadOnlyBuffer();
+      assertThat(rw.write(readOnly, 300_000)).isEqualTo(100_000);
+      ByteBuffer direct = ByteBuffer.allocateDirect(data.length - 400_000);
+      direct.put(data, 400_000, data.length - 400_000).flip();
+      assertThat(rw.write(direct, 400_000)).isEqualTo(data.length - 400_000);
+
+      byte[] into = new byte[data.length + 20];
+      ByteBuffer heapSlice = ByteBuffer.wrap(into, 10, data.length).slice();
+      assertThat(rw.read(heapSlice, 0)).isEqualTo(data.length);
+      assertThat(Arrays.copyOfRange(into, 10, 10 + data.length)).isEqualTo(data);
+      ByteBuffer directIn = ByteBuffer.allocateDirect(data.length);
+      assertThat(rw.read(directIn, 0)).isEqualTo(data.length);
+      byte[] fromDirect = new byte[data.length];
+      directIn.flip().get(fromDirect);
+      assertThat(fromDirect).isEqualTo(data);
+    }
+    assertThat(Files.readAllBytes(home.resolve("k.bin"))).isEqualTo(data);
   }
 
   @Test
