@@ -11,6 +11,7 @@ import java.util.Set;
 import org.apache.sshd.common.io.IoOutputStream;
 import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
+import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.channel.ChannelSession;
 import org.apache.sshd.sftp.common.SftpConstants;
 import org.apache.sshd.sftp.server.FileHandle;
@@ -64,6 +65,21 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
     } else {
       super.setFileSystem(fileSystem);
     }
+  }
+
+  /** Replies go out packed into full channel packets (see {@link PacketFillingOutputStream}). */
+  @Override
+  public void setIoOutputStream(IoOutputStream out) {
+    ChannelSession channel = getServerChannelSession();
+    long channelId = channel.getChannelId();
+    this.out =
+        new PacketFillingOutputStream(
+            "sftp-out@" + channelId,
+            channelId,
+            out,
+            () -> (int) Math.min(Integer.MAX_VALUE, channel.getRemoteWindow().getPacketSize()),
+            CoreModuleProperties.BUFFERED_IO_OUTPUT_MAX_PENDING_WRITE_SIZE.getRequired(channel),
+            CoreModuleProperties.BUFFERED_IO_OUTPUT_MAX_PENDING_WRITE_WAIT.getRequired(channel));
   }
 
   @Override
