@@ -20,15 +20,14 @@ import org.apache.sshd.common.util.closeable.AbstractInnerCloseable;
  * The SFTP subsystem's reply stream: queues replies, bounded like MINA's {@code
  * BufferedIoOutputStream}, and writes what has queued as full channel packets.
  *
- * <p>Why: a read reply is the data asked for (32 KiB from OpenSSH's sftp, the client's packet size)
- * and a 13-byte header. Written one reply at a time, each became a full packet and a 13-byte one,
- * twice the packets sshd sends for the same file, and the client decrypts and handles each. Here
- * the replies that queued while a packet was being written are cut across their boundaries, as sshd
- * packs the bytes of its sftp-server's pipe. A reply written while nothing is queued goes out at
- * once, so a lone reply waits for nothing.
- *
- * <p>A chunk within one reply is a view of it, not a copy; one that spans replies is copied once,
- * which is the copy the channel would otherwise make of a reply it has to split.
+ * <p>Why: a read reply is the data asked for and a 13-byte header. Written one reply at a time, as
+ * MINA's SFTP server does, a reply to a read of a whole number of packets (32 KiB, as {@code sftp
+ * -B 32768} asks) went out as that many full packets and one of 13 bytes, and the channel copied
+ * whole every reply longer than a packet before cutting it (OpenSSH's sftp asked this server for
+ * 223 KiB at a time). Here the replies that queued while a packet was being written are cut across
+ * their boundaries, as sshd packs the bytes of its sftp-server's pipe, and a chunk within one reply
+ * is a view of it, not a copy; only a chunk that spans replies is copied. A reply written while
+ * nothing is queued goes out at once, so a lone reply waits for nothing.
  */
 final class PacketFillingOutputStream extends AbstractInnerCloseable implements IoOutputStream {
   private final Object id;
