@@ -80,6 +80,29 @@ class PacketFillingOutputStreamTest {
   }
 
   @Test
+  void aChunkWithinOneReplyIsAViewOfItAndOnlyAChunkAcrossRepliesIsACopy() throws IOException {
+    PacketFillingOutputStream out = stream(1 << 20, WAIT);
+    ByteArrayBuffer big = new ByteArrayBuffer(bytes(7 * PACKET - 10)); // as a 223 KiB read's reply
+    ByteArrayBuffer next = new ByteArrayBuffer(bytes(100));
+
+    out.writeBuffer(big);
+    out.writeBuffer(next);
+    while (channel.holding() > 0) {
+      channel.completeNext();
+    }
+
+    List<Buffer> sent = channel.buffers();
+    // Six full packets of the big reply, one packet of its tail and the head of the next, and
+    // what is left of the next.
+    assertThat(sent)
+        .extracting(Buffer::available)
+        .containsExactly(PACKET, PACKET, PACKET, PACKET, PACKET, PACKET, PACKET, 90);
+    assertThat(sent.subList(0, 6)).allMatch(b -> b.array() == big.array());
+    assertThat(sent.get(6).array()).isNotSameAs(big.array()).isNotSameAs(next.array());
+    assertThat(sent.get(7).array()).isSameAs(next.array());
+  }
+
+  @Test
   void aReplyIsReportedWrittenOnlyOnceItsLastByteIs() throws IOException {
     PacketFillingOutputStream out = stream(1 << 20, WAIT);
 
@@ -176,12 +199,14 @@ class PacketFillingOutputStreamTest {
   /** A channel whose writes complete when the test says so, recording each chunk's bytes. */
   private static final class HeldWrites extends AbstractCloseable implements IoOutputStream {
     private final List<byte[]> chunks = new ArrayList<>();
+    private final List<Buffer> buffers = new ArrayList<>();
     private final Deque<IoWriteFutureImpl> held = new ArrayDeque<>();
     volatile boolean completeAtOnce;
 
     @Override
     public synchronized IoWriteFuture writeBuffer(Buffer buffer) {
       chunks.add(buffer.getCompactData());
+      buffers.add(buffer);
       IoWriteFutureImpl future = new IoWriteFutureImpl("held", buffer);
       if (completeAtOnce) {
         future.setValue(Boolean.TRUE);
@@ -193,6 +218,10 @@ class PacketFillingOutputStreamTest {
 
     synchronized List<byte[]> chunks() {
       return List.copyOf(chunks);
+    }
+
+    synchronized List<Buffer> buffers() {
+      return List.copyOf(buffers);
     }
 
     synchronized int holding() {

@@ -20,6 +20,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -403,6 +404,13 @@ class UnixDescriptorSocketTest {
       ByteBuffer heapSlice = ByteBuffer.wrap(into, 10, data.length).slice();
       assertThat(rw.read(heapSlice, 0)).isEqualTo(data.length);
       assertThat(Arrays.copyOfRange(into, 10, 10 + data.length)).isEqualTo(data);
+      // The bytes go from the staging buffer straight into the caller's array: nothing of their
+      // size is allocated on the way (it had been a new array per call, as large as its bytes).
+      com.sun.management.ThreadMXBean threads =
+          (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+      long before = threads.getCurrentThreadAllocatedBytes();
+      assertThat(rw.read(heapSlice.clear(), 0)).isEqualTo(data.length);
+      assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(data.length / 8);
       ByteBuffer directIn = ByteBuffer.allocateDirect(data.length);
       assertThat(rw.read(directIn, 0)).isEqualTo(data.length);
       byte[] fromDirect = new byte[data.length];
