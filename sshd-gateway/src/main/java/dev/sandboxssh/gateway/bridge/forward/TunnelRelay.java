@@ -237,11 +237,27 @@ final class TunnelRelay implements TunnelHandler {
       return;
     }
     try {
-      lastWrite = end.toClient().writeBuffer(new ByteArrayBuffer(data));
-      accounts.addBytesOut(data.length);
+      ChannelAsyncOutputStream out = end.toClient();
+      // One packet's worth at a time, each a view of the chunk: given the whole chunk (up to
+      // 256 KiB from a handed-off socket), the channel copied all of it before cutting its first
+      // packet, one more copy and allocation of every byte.
+      int packet = packetSize(out);
+      for (int offset = 0; offset < data.length; offset += packet) {
+        if (offset > 0 && !awaitLastWrite()) {
+          return;
+        }
+        int length = Math.min(packet, data.length - offset);
+        lastWrite = out.writeBuffer(new ByteArrayBuffer(data, offset, length));
+        accounts.addBytesOut(length);
+      }
     } catch (IOException | RuntimeException e) {
       log.debug("{}: write to the client failed: {}", name, e.getMessage());
     }
+  }
+
+  private static int packetSize(ChannelAsyncOutputStream out) {
+    long size = out.getChannel().getRemoteWindow().getPacketSize();
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, size));
   }
 
   @Override
