@@ -232,6 +232,17 @@ final class TunnelRelay implements TunnelHandler {
 
   @Override
   public void onData(byte[] data) {
+    send(data, data.length);
+  }
+
+  /** Returns once what was sent of the chunk has left, so the tunnel may reuse the buffer. */
+  @Override
+  public void onLentData(byte[] buffer, int length) {
+    send(buffer, length);
+    awaitLastWrite();
+  }
+
+  private void send(byte[] data, int length) {
     ChannelEnd end = awaitChannel();
     if (end == null || !awaitLastWrite()) {
       return;
@@ -242,13 +253,13 @@ final class TunnelRelay implements TunnelHandler {
       // 256 KiB from a handed-off socket), the channel copied all of it before cutting its first
       // packet, one more copy and allocation of every byte.
       int packet = packetSize(out);
-      for (int offset = 0; offset < data.length; offset += packet) {
+      for (int offset = 0; offset < length; offset += packet) {
         if (offset > 0 && !awaitLastWrite()) {
           return;
         }
-        int length = Math.min(packet, data.length - offset);
-        lastWrite = out.writeBuffer(new ByteArrayBuffer(data, offset, length));
-        accounts.addBytesOut(length);
+        int n = Math.min(packet, length - offset);
+        lastWrite = out.writeBuffer(new ByteArrayBuffer(data, offset, n));
+        accounts.addBytesOut(n);
       }
     } catch (IOException | RuntimeException e) {
       log.debug("{}: write to the client failed: {}", name, e.getMessage());

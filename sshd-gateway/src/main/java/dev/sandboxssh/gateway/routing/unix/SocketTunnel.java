@@ -70,15 +70,17 @@ final class SocketTunnel implements Tunnel {
     Throwable failure = null;
     Memory staging = new Memory(CHUNK);
     Memory pollSet = Waker.pollSet();
+    // Lent to the handler for each chunk: a new array per chunk was zeroed before the bytes were
+    // copied in, a twelfth of a -L download's gateway CPU.
+    byte[] lent = new byte[CHUNK];
     try {
       while (true) {
         int n = socket.acquire() ? readOnce(staging, pollSet) : -1;
         if (n < 0) {
           break;
         }
-        byte[] data = new byte[n];
-        staging.read(0, data, 0, n);
-        handler.onData(data);
+        staging.read(0, lent, 0, n);
+        handler.onLentData(lent, n);
       }
       if (!isClosing()) {
         handler.onEof();

@@ -31,6 +31,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -202,6 +203,55 @@ class UnixDescriptorSocketTest {
     }
   }
 
+  /** Hashes what a tunnel lends it, and counts what the tunnel's reader allocates meanwhile. */
+  private static final class LentDigest implements TunnelHandler {
+    private static final com.sun.management.ThreadMXBean THREADS =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private final MessageDigest sha = sha256();
+    final CompletableFuture<Optional<Throwable>> closed = new CompletableFuture<>();
+    private long firstAllocated = -1;
+    private long lastAllocated;
+    int chunks;
+
+    private static MessageDigest sha256() {
+      try {
+        return MessageDigest.getInstance("SHA-256");
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    @Override
+    public void onData(byte[] data) {
+      closed.completeExceptionally(new AssertionError("a copied chunk where a lent one was due"));
+    }
+
+    @Override
+    public synchronized void onLentData(byte[] buffer, int length) {
+      long allocated = THREADS.getCurrentThreadAllocatedBytes();
+      if (firstAllocated < 0) {
+        firstAllocated = allocated;
+      }
+      lastAllocated = allocated;
+      chunks++;
+      sha.update(buffer, 0, length);
+    }
+
+    @Override
+    public void onClose(Throwable error) {
+      closed.complete(Optional.ofNullable(error));
+    }
+
+    synchronized byte[] digest() {
+      return sha.digest();
+    }
+
+    synchronized long allocatedBetweenChunks() {
+      return lastAllocated - firstAllocated;
+    }
+  }
+
   /** Collects what a tunnel delivers. */
   private static final class Collecting implements TunnelHandler {
     final ByteArrayOutputStream data = new ByteArrayOutputStream();
@@ -266,6 +316,27 @@ class UnixDescriptorSocketTest {
       assertThat(handler.eof).isDone();
       assertThat(handler.bytes()).isEqualTo(data);
       served.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aHandedOverSocketLendsItsReadBufferRatherThanAllocateAnArrayPerChunk() throws Exception {
+    sandbox.network().handOffTo(descriptors::takeSocket);
+    try (ServerSocket echo = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> served = echoOnce(echo);
+      LentDigest handler = new LentDigest();
+      Tunnel tunnel = sandbox.network().dial("127.0.0.1", echo.getLocalPort(), handler);
+      byte[] data = pattern(16 * 1024 * 1024);
+      tunnel.write(data);
+      tunnel.shutdownOutput();
+      assertThat(handler.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+      served.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+      assertThat(handler.digest()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(data));
+      assertThat(handler.chunks).isGreaterThan(1);
+      // An array per chunk would be the size of the data; the reader's other allocations are
+      // a few objects per system call.
+      assertThat(handler.allocatedBetweenChunks()).isLessThan(data.length / 16);
     }
   }
 
