@@ -23,9 +23,10 @@ import org.slf4j.LoggerFactory;
  * <p>Client to sandbox: MINA hands data over on its I/O threads, which must never block, so it is
  * queued and written to the tunnel (which blocks under gRPC flow control) by a worker; the
  * channel's local window is re-opened only once a chunk is written, so the queue never holds more
- * than one window. Sandbox to client: the SDK calls {@link #onData} on its own thread, which waits
- * for the previous chunk to leave through the channel's remote window before sending the next one,
- * so the agent is asked for more only as fast as the client reads.
+ * than one window. Sandbox to client: the tunnel calls {@link #onData} (or {@link #onLentData}) on
+ * its own thread, which sends the chunk a packet at a time, each once the previous one has left
+ * through the channel's remote window, so the agent is asked for more only as fast as the client
+ * reads.
  */
 final class TunnelRelay implements TunnelHandler {
   private static final Logger log = LoggerFactory.getLogger(TunnelRelay.class);
