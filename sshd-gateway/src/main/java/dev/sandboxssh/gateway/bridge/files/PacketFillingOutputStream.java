@@ -18,16 +18,16 @@ import org.apache.sshd.common.util.closeable.AbstractInnerCloseable;
 
 /**
  * The SFTP subsystem's reply stream: queues replies, bounded like MINA's {@code
- * BufferedIoOutputStream}, and writes what has queued as full channel packets.
+ * BufferedIoOutputStream}, and writes them a channel packet at a time, packing what has queued.
  *
- * <p>Why: a read reply is the data asked for and a 13-byte header. Written one reply at a time, as
- * MINA's SFTP server does, a reply to a read of a whole number of packets (32 KiB, as {@code sftp
- * -B 32768} asks) went out as that many full packets and one of 13 bytes, and the channel copied
- * whole every reply longer than a packet before cutting it (OpenSSH's sftp asked this server for
- * 223 KiB at a time). Here the replies that queued while a packet was being written are cut across
- * their boundaries, as sshd packs the bytes of its sftp-server's pipe, and a chunk within one reply
- * is a view of it, not a copy; only a chunk that spans replies is copied. A reply written while
- * nothing is queued goes out at once, so a lone reply waits for nothing.
+ * <p>Why: a read reply is the data asked for and a 13-byte header. MINA's SFTP server wrote each
+ * reply on its own, and the channel copied whole every reply longer than a packet before cutting it
+ * (OpenSSH's sftp asked this server for 223 KiB at a time); here a chunk within one reply is a view
+ * of it. Replies that queue while a chunk is being written (the socket or the client's window full)
+ * are cut across their boundaries, as sshd packs the bytes of its sftp-server's pipe, and only such
+ * a chunk is copied. A reply written while nothing is queued goes out at once, so a lone reply
+ * waits for nothing: on loopback, where the socket takes each packet as it comes, that is most
+ * replies, and a reply to a read of 32 KiB ({@code sftp -B 32768}) still ends in a 13-byte packet.
  */
 final class PacketFillingOutputStream extends AbstractInnerCloseable implements IoOutputStream {
   private final Object id;
