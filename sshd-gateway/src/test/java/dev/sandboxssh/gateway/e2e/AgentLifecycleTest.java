@@ -72,9 +72,12 @@ class AgentLifecycleTest {
           Stream.concat(Stream.of(longSession.toHandle()), longSession.toHandle().descendants())
               .map(ProcessHandle::pid)
               .toList();
-      waitUntil(
+      // A failure names the processes left, with their parents and pid namespaces.
+      Eventually.until(
+          () -> describe(processesMatching("sleep 300")) + "\n" + gatewayLog.get(),
+          Timeouts.EVENTUALLY,
           () -> processesMatching("sleep 300").stream().allMatch(client::contains),
-          "the sandbox's processes to die");
+          "the sandbox's processes to die (client's: " + client + ")");
     } finally {
       longSession.destroyForcibly();
     }
@@ -274,6 +277,30 @@ class AgentLifecycleTest {
     } catch (IOException e) {
       throw new AssertionError(e);
     }
+  }
+
+  /** Each process's pid, parent, pids in its namespaces and command line, one per line. */
+  private static String describe(List<Long> pids) {
+    StringBuilder out = new StringBuilder();
+    for (long pid : pids) {
+      String parent = "?";
+      String nsPids = "?";
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+          if (line.startsWith("PPid:")) {
+            parent = line.substring(5).strip();
+          } else if (line.startsWith("NSpid:")) {
+            nsPids = line.substring(6).strip();
+          }
+        }
+      } catch (IOException e) {
+        // Gone since it was listed.
+      }
+      out.append(
+          String.format(
+              "pid %d, parent %s, ns pids %s: %s%n", pid, parent, nsPids, commandLine(pid)));
+    }
+    return out.toString();
   }
 
   private static String commandLine(long pid) {
