@@ -51,8 +51,9 @@ final class PacketFillingOutputStream extends AbstractInnerCloseable implements 
   private record Chunk(Buffer buffer, int size, List<IoWriteFutureImpl> completes) {}
 
   /**
-   * Writes to {@code out} in chunks of at most {@code packetSize} bytes; a writer waits while more
-   * than {@code maxPendingBytes} are queued (one reply may exceed it), at most {@code maxWait}.
+   * Writes to {@code out} in chunks of at most {@code packetSize} bytes (at least 1); a writer
+   * waits while more than {@code maxPendingBytes} are queued (one reply may exceed it), at most
+   * {@code maxWait}.
    */
   PacketFillingOutputStream(
       Object id,
@@ -166,7 +167,7 @@ final class PacketFillingOutputStream extends AbstractInnerCloseable implements 
 
   // Under lock: the next chunk, from the head of a non-empty queue.
   private Chunk cut() {
-    int limit = Math.max(1, packetSize.getAsInt());
+    int limit = packetSize.getAsInt();
     List<IoWriteFutureImpl> completes = new ArrayList<>(2);
     Pending head = queue.peek();
     Buffer first = head.buffer();

@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.bridge.files;
 
+import dev.sandboxssh.gateway.bridge.io.OutputPackets;
 import dev.sandboxssh.gateway.session.SessionContext;
 import dev.sandboxssh.sdk.FileSystemStats;
 import java.io.IOException;
@@ -67,7 +68,7 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
     }
   }
 
-  /** Replies go out packed into full channel packets (see {@link PacketFillingOutputStream}). */
+  /** Replies go out a channel packet at a time (see {@link PacketFillingOutputStream}). */
   @Override
   public void setIoOutputStream(IoOutputStream out) {
     ChannelSession channel = getServerChannelSession();
@@ -77,7 +78,7 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
             "sftp-out@" + channelId,
             channelId,
             out,
-            () -> (int) Math.min(Integer.MAX_VALUE, channel.getRemoteWindow().getPacketSize()),
+            () -> OutputPackets.maxSize(channel),
             CoreModuleProperties.BUFFERED_IO_OUTPUT_MAX_PENDING_WRITE_SIZE.getRequired(channel),
             CoreModuleProperties.BUFFERED_IO_OUTPUT_MAX_PENDING_WRITE_WAIT.getRequired(channel));
   }

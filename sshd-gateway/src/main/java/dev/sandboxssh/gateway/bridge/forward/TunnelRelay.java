@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.bridge.forward;
 
 import dev.sandboxssh.gateway.bridge.io.ChunkQueue;
 import dev.sandboxssh.gateway.bridge.io.InputWindow;
+import dev.sandboxssh.gateway.bridge.io.OutputPackets;
 import dev.sandboxssh.sdk.Tunnel;
 import dev.sandboxssh.sdk.TunnelHandler;
 import java.io.IOException;
@@ -253,7 +254,7 @@ final class TunnelRelay implements TunnelHandler {
       // One packet's worth at a time, each a view of the chunk: given the whole chunk (up to
       // 256 KiB from a handed-off socket), the channel copied all of it before cutting its first
       // packet, one more copy and allocation of every byte.
-      int packet = packetSize(out);
+      int packet = OutputPackets.maxSize(out.getChannel());
       for (int offset = 0; offset < length; offset += packet) {
         if (offset > 0 && !awaitLastWrite()) {
           return;
@@ -265,11 +266,6 @@ final class TunnelRelay implements TunnelHandler {
     } catch (IOException | RuntimeException e) {
       log.debug("{}: write to the client failed: {}", name, e.getMessage());
     }
-  }
-
-  private static int packetSize(ChannelAsyncOutputStream out) {
-    long size = out.getChannel().getRemoteWindow().getPacketSize();
-    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, size));
   }
 
   @Override

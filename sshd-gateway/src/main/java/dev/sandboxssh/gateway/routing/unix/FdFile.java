@@ -117,11 +117,10 @@ final class FdFile implements OpenFile {
   private void moveIn(ByteBuffer src, int n) {
     if (src.hasArray()) {
       staging().write(0, src.array(), src.arrayOffset() + src.position(), n);
-      src.position(src.position() + n);
     } else {
       staging().getByteBuffer(0, n).put(src.slice(src.position(), n));
-      src.position(src.position() + n);
     }
+    src.position(src.position() + n);
   }
 
   @Override
