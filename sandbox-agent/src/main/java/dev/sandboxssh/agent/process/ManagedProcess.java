@@ -177,10 +177,20 @@ final class ManagedProcess {
             });
   }
 
-  /** Kills the process group (SIGKILL) and records why, for the end event. */
-  void kill(String reason) {
+  /**
+   * Kills the process group (SIGKILL) and records why, for the end event; false if the process was
+   * already reaped, so the signal reached nothing.
+   */
+  boolean kill(String reason) {
+    // The reason goes first, so a death the signal causes is never reported without it; a process
+    // that was already gone keeps its own end.
+    String before = killReason;
     killReason = reason;
-    process.signal(Signals.KILL, true);
+    if (process.signal(Signals.KILL, true)) {
+      return true;
+    }
+    killReason = before;
+    return false;
   }
 
   /**

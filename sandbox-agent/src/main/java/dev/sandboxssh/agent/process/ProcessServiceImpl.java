@@ -324,6 +324,14 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
     }
   }
 
+  /**
+   * NOT_FOUND for a process that was reaped while its end is still being delivered: {@link #list}
+   * already leaves it out, and a signal to it reached nothing.
+   */
+  private static StatusRuntimeException reaped(int pid) {
+    return Status.NOT_FOUND.withDescription("no process with pid " + pid).asRuntimeException();
+  }
+
   private ManagedProcess find(int pid, String tag, boolean includeExited) {
     for (ManagedProcess p : running.values()) {
       if (tag.isEmpty() ? p.pid() == pid : p.tag().equals(tag)) {
@@ -460,7 +468,9 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
         throw invalid("unknown signal " + abbreviate(request.getSignal()));
       }
       ManagedProcess target = find(request.getPid(), "", false);
-      target.process().signal(signal, request.getProcessGroup());
+      if (!target.process().signal(signal, request.getProcessGroup())) {
+        throw reaped(request.getPid());
+      }
       observer.onNext(SignalReply.getDefaultInstance());
       observer.onCompleted();
     } catch (StatusRuntimeException e) {
@@ -483,7 +493,9 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
   @Override
   public void kill(KillRequest request, StreamObserver<KillReply> observer) {
     try {
-      find(request.getPid(), "", false).kill("killed");
+      if (!find(request.getPid(), "", false).kill("killed")) {
+        throw reaped(request.getPid());
+      }
       observer.onNext(KillReply.getDefaultInstance());
       observer.onCompleted();
     } catch (StatusRuntimeException e) {

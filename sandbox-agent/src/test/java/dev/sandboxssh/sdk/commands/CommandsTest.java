@@ -119,6 +119,31 @@ class CommandsTest {
   }
 
   @Test
+  void aTerminalWhoseShellExitedCannotBeKilledWhileItsOutputDrains() throws Exception {
+    // A background job keeps the terminal open after its shell exits, so the shell's end waits
+    // for the output to drain: the window in which list() no longer shows the shell but the
+    // agent still holds it. A kill in that window reaches nothing and must say so.
+    OutputCollector out = new OutputCollector();
+    CommandHandle terminal = agent.sandbox().pty().create(80, 24, out, Duration.ZERO);
+    terminal.sendStdin("sleep 4 & echo bg-$((6*7)); exit 3\n".getBytes(StandardCharsets.UTF_8));
+    assertThat(out.await("bg-42", WAIT)).as(out.text()).isTrue();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (commands.list().stream().anyMatch(p -> p.pid() == terminal.pid())) {
+      assertThat(System.nanoTime()).as("the shell to leave the list").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+
+    assertThat(commands.kill(terminal.pid())).isFalse();
+    assertThatThrownBy(() -> commands.signal(terminal.pid(), "TERM", false))
+        .isInstanceOf(SandboxException.class)
+        .hasMessageContaining("no process with pid " + terminal.pid());
+    CommandResult r = terminal.waitFor(WAIT);
+    assertThat(r).isNotNull();
+    assertThat(r.exitCode()).isEqualTo(3);
+    assertThat(r.error()).as("a kill that reached nothing is not its end").isNull();
+  }
+
+  @Test
   void terminalReportsItsSizeAndFollowsResize() throws Exception {
     OutputCollector out = new OutputCollector();
     CommandHandle terminal = agent.sandbox().pty().create(80, 24, out, Duration.ZERO);

@@ -557,7 +557,12 @@ public final class ProcessBridge implements Command {
       return;
     }
     try {
-      h.signal("HUP");
+      try {
+        h.signal("HUP");
+      } catch (SandboxException e) {
+        // It exited as the client left (not found once reaped); its end still comes.
+        log.debug("hang-up: {}", e.getMessage());
+      }
       if (stdio != null) {
         h.exit().get(HANGUP_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
       }
