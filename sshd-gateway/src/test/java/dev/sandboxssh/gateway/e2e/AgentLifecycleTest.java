@@ -3,6 +3,7 @@ package dev.sandboxssh.gateway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -200,10 +201,23 @@ class AgentLifecycleTest {
         () -> !Files.exists(left) && !Files.exists(leftHome),
         "the next gateway to remove the spare's directories left behind");
     assertThat(spares(data)).isEmpty();
-    assertThat(HostMounts.under(data)).as("the killed gateway's binds, taken down").isEmpty();
+    // The bind of sandboxes/ goes last, after the directories.
+    Eventually.until(
+        () -> mountsUnder(data) + "\n" + gatewayLog.get(),
+        Timeouts.EVENTUALLY,
+        () -> mountsUnder(data).isEmpty(),
+        "the killed gateway's binds to be taken down");
     OpenSsh ssh = new OpenSsh("127.0.0.1", port, key, dir.resolve("known_hosts"));
     OpenSsh.Result named = ssh.ssh("fresh", "hostname");
     assertThat(named.stdout()).as(named.stderr()).isEqualTo("fresh\n");
+  }
+
+  private static List<String> mountsUnder(Path data) {
+    try {
+      return HostMounts.under(data);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** The run dirs of spare agents that listen on their socket. */
