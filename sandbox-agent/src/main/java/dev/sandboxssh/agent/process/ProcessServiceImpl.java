@@ -325,10 +325,10 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
   }
 
   /**
-   * NOT_FOUND for a process that was reaped while its end is still being delivered: {@link #list}
-   * already leaves it out, and a signal to it reached nothing.
+   * NOT_FOUND for a pid: unknown, or reaped while its end is still being delivered ({@link #list}
+   * already leaves it out, and a signal to it reached nothing).
    */
-  private static StatusRuntimeException reaped(int pid) {
+  private static StatusRuntimeException noProcess(int pid) {
     return Status.NOT_FOUND.withDescription("no process with pid " + pid).asRuntimeException();
   }
 
@@ -349,9 +349,10 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
         }
       }
     }
-    throw Status.NOT_FOUND
-        .withDescription(tag.isEmpty() ? "no process with pid " + pid : "no process tagged " + tag)
-        .asRuntimeException();
+    if (tag.isEmpty()) {
+      throw noProcess(pid);
+    }
+    throw Status.NOT_FOUND.withDescription("no process tagged " + tag).asRuntimeException();
   }
 
   @Override
@@ -469,7 +470,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
       }
       ManagedProcess target = find(request.getPid(), "", false);
       if (!target.process().signal(signal, request.getProcessGroup())) {
-        throw reaped(request.getPid());
+        throw noProcess(request.getPid());
       }
       observer.onNext(SignalReply.getDefaultInstance());
       observer.onCompleted();
@@ -494,7 +495,7 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
   public void kill(KillRequest request, StreamObserver<KillReply> observer) {
     try {
       if (!find(request.getPid(), "", false).kill("killed")) {
-        throw reaped(request.getPid());
+        throw noProcess(request.getPid());
       }
       observer.onNext(KillReply.getDefaultInstance());
       observer.onCompleted();

@@ -230,12 +230,18 @@ final class PacketFillingOutputStream extends AbstractInnerCloseable implements 
     }
   }
 
-  // Under lock: empties the queue of a failed stream.
-  private List<IoWriteFutureImpl> takeQueued() {
+  // Under lock: the futures of the replies not yet wholly written.
+  private List<IoWriteFutureImpl> queuedFutures() {
     List<IoWriteFutureImpl> futures = new ArrayList<>(queue.size());
     for (Pending p : queue) {
       futures.add(p.future());
     }
+    return futures;
+  }
+
+  // Under lock: empties the queue of a failed stream.
+  private List<IoWriteFutureImpl> takeQueued() {
+    List<IoWriteFutureImpl> futures = queuedFutures();
     queue.clear();
     pendingBytes = 0;
     writing = false;
@@ -245,11 +251,9 @@ final class PacketFillingOutputStream extends AbstractInnerCloseable implements 
 
   @Override
   protected Closeable getInnerCloseable() {
-    List<IoWriteFutureImpl> unwritten = new ArrayList<>();
+    List<IoWriteFutureImpl> unwritten;
     synchronized (lock) {
-      for (Pending p : queue) {
-        unwritten.add(p.future());
-      }
+      unwritten = queuedFutures();
     }
     return builder().when(id, unwritten).close(out).build();
   }
