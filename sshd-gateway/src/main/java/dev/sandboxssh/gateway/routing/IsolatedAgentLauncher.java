@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.GatewayConfig;
 import dev.sandboxssh.gateway.config.GatewayConfig.Isolation;
+import dev.sandboxssh.gateway.routing.unix.UidClaims;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -136,6 +137,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
   private final String slirp4netns;
   private final SandboxCgroups cgroups;
   private final SandboxUids uids;
+  private final UidClaims uidClaims; // null when not root, or when the host's file cannot be opened
   private final List<String> missing;
   private final String script;
   private final Map<String, Running> running = new ConcurrentHashMap<>();
@@ -162,6 +164,7 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
       String bwrap,
       String slirp4netns,
       SandboxCgroups cgroups,
+      UidClaims uidClaims,
       List<String> missing) {
     this.config = config;
     this.command = new AgentCommand(config.javaCommand());
@@ -170,7 +173,8 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     this.bwrap = bwrap;
     this.slirp4netns = slirp4netns;
     this.cgroups = cgroups;
-    this.uids = root ? new SandboxUids(config.uidRange()) : null;
+    this.uidClaims = uidClaims;
+    this.uids = root ? new SandboxUids(config.uidRange(), uidClaims) : null;
     this.missing = List.copyOf(missing);
     this.script = loadScript();
   }
@@ -196,9 +200,21 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
               + cannotStage
               + "); grant CAP_SYS_ADMIN, or run the gateway as an ordinary user");
     }
+    UidClaims uidClaims = null;
+    if (root) {
+      try {
+        uidClaims = UidClaims.open(UidClaims.HOST);
+      } catch (IOException e) {
+        missing.add(
+            "no host-wide claims on sandbox uids ("
+                + e.getMessage()
+                + "): give every gateway on this host a local.uid-range of its own");
+      }
+    }
     if (config.isolation() == Isolation.OFF) {
       missing.add("local.isolation is off: sandbox processes can read what the sandbox uid can");
-      return new IsolatedAgentLauncher(config, root, cannotStage, null, null, null, missing);
+      return new IsolatedAgentLauncher(
+          config, root, cannotStage, null, null, null, uidClaims, missing);
     }
     String bwrap = null;
     String bwrapPath = which("bwrap", path);
@@ -256,7 +272,8 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
                     : "; processes unlimited"));
       }
     }
-    return new IsolatedAgentLauncher(config, root, cannotStage, bwrap, slirp, cgroups, missing);
+    return new IsolatedAgentLauncher(
+        config, root, cannotStage, bwrap, slirp, cgroups, uidClaims, missing);
   }
 
   /** Whether root can stage files in a private mount namespace: null if so, else why not. */
@@ -951,6 +968,11 @@ public final class IsolatedAgentLauncher implements AgentLauncher {
     }
     if (cgroups != null) {
       cgroups.close();
+    }
+    if (uidClaims != null) {
+      // Agents that outlive the gateway keep their uids from other gateways all the same: a uid
+      // any process runs as is never handed out (SandboxUids).
+      uidClaims.close();
     }
     spawner.shutdown();
   }

@@ -1,6 +1,7 @@
 package dev.sandboxssh.gateway.routing;
 
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.routing.unix.UidClaims;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
@@ -14,11 +15,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Gives each local sandbox its own unprivileged host uid (and gid of the same number), from the
  * configured range, when the gateway runs as root. The owner of the sandbox's directory is the
- * record of which uid it has: no second table can drift from what the kernel enforces.
+ * record of which uid it has: no second table can drift from what the kernel enforces. A uid it
+ * hands out is also claimed host-wide ({@link UidClaims}), so that gateways whose ranges meet, or
+ * the sandboxes a killed gateway left running, never share one.
  *
  * <p>Threat: two sandboxes sharing a uid could read and signal each other's processes and files
  * should one bind ever expose them; a uid that is also a real account's would hand the sandbox that
@@ -26,9 +30,11 @@ import java.util.Optional;
  */
 final class SandboxUids {
   private final GatewayConfig.UidRange range;
+  private final UidClaims claims; // null: none can be made, and the range is this gateway's alone
 
-  SandboxUids(GatewayConfig.UidRange range) {
+  SandboxUids(GatewayConfig.UidRange range, UidClaims claims) {
     this.range = range;
+    this.claims = claims;
   }
 
   /**
@@ -41,8 +47,9 @@ final class SandboxUids {
 
   /**
    * The uid of the sandbox whose directory is {@code sandboxDir}: the directory's owner when that
-   * is in the range and no other sandbox has it, else the lowest free uid of the range (but the
-   * training run's), given to the directory and everything in it.
+   * is in the range and no other sandbox, of this gateway or another, has it; else the lowest uid
+   * of the range (but the training run's) that none has and no process runs as, given to the
+   * directory and everything in it.
    */
   synchronized int uidFor(Path sandboxDir) throws IOException {
     Map<Integer, Path> taken = new HashMap<>();
@@ -54,17 +61,57 @@ final class SandboxUids {
       }
     }
     int current = ownerOf(sandboxDir);
-    if (range.contains(current) && !taken.containsKey(current)) {
+    if (range.contains(current)
+        && !taken.containsKey(current)
+        && claim(Integer.toUnsignedLong(current))) {
+      // A process of its own uid may be its last agent's, ending: the sandbox's own.
+      releaseUnowned(taken.keySet(), Integer.toUnsignedLong(current));
       return current;
     }
     for (long uid = range.first(); uid < range.last(); uid++) {
-      if (!taken.containsKey((int) uid)) {
-        chownTree(sandboxDir, (int) uid);
-        return (int) uid;
+      if (taken.containsKey((int) uid) || !claim(uid)) {
+        continue;
       }
+      if (anyProcessOf((int) uid)) {
+        // A sandbox's of a gateway that was killed, whose claim went with it.
+        release(uid);
+        continue;
+      }
+      chownTree(sandboxDir, (int) uid);
+      releaseUnowned(taken.keySet(), uid);
+      return (int) uid;
     }
     throw new IOException(
-        "no free uid left in local.uid-range " + range + " (" + taken.size() + " sandboxes)");
+        "no free uid left in local.uid-range "
+            + range
+            + " ("
+            + taken.size()
+            + " sandboxes here; the rest are other gateways' or run processes)");
+  }
+
+  private boolean claim(long uid) throws IOException {
+    return claims == null || claims.claim(uid);
+  }
+
+  private void release(long uid) throws IOException {
+    if (claims != null) {
+      claims.release(uid);
+    }
+  }
+
+  /**
+   * Gives up the claims on uids that no directory of this gateway's has any more (a sandbox
+   * deleted, a spare's uid freed), but {@code kept}'s.
+   */
+  private void releaseUnowned(Set<Integer> owned, long kept) throws IOException {
+    if (claims == null) {
+      return;
+    }
+    for (long uid : claims.held()) {
+      if (uid != kept && !owned.contains((int) uid)) {
+        claims.release(uid);
+      }
+    }
   }
 
   static int ownerOf(Path path) throws IOException {

@@ -84,6 +84,30 @@ class IsolationTest {
   }
 
   /** The real uid of a process as the host sees it; the effective and saved ones must match. */
+  @Test
+  void aSecondGatewayOnTheSameUidRangeGivesItsSandboxesOtherUids(@TempDir Path secondDir)
+      throws Exception {
+    run("demo", "true");
+    run("other", "true");
+    long demoHostUid = hostUid(SandboxProcesses.agentOf(gateway, "demo").orElseThrow());
+    long otherHostUid = hostUid(SandboxProcesses.agentOf(gateway, "other").orElseThrow());
+    try (GatewayFixture second = GatewayFixture.start(secondDir)) {
+      assertThat(second.config().local().uidRange()).isEqualTo(gateway.config().local().uidRange());
+      second.addSandbox("other", GatewayFixture.OWNER);
+      OpenSsh secondSsh = second.ssh();
+      for (String sandbox : List.of("demo", "other")) {
+        OpenSsh.Result r = secondSsh.ssh(sandbox, "id -u");
+        assertThat(r.stdout()).as(r.stderr()).isEqualTo("1000\n");
+      }
+      long secondDemo = hostUid(SandboxProcesses.agentOf(second, "demo").orElseThrow());
+      long secondOther = hostUid(SandboxProcesses.agentOf(second, "other").orElseThrow());
+      assertThat(List.of(secondDemo, secondOther))
+          .allSatisfy(uid -> assertThat(uid).isBetween(300_000L, 399_999L))
+          .doesNotContain(demoHostUid, otherHostUid)
+          .doesNotHaveDuplicates();
+    }
+  }
+
   private static long hostUid(ProcessHandle p) throws IOException {
     String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
     java.util.regex.Matcher m =

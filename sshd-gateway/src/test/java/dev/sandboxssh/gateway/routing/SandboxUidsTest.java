@@ -2,6 +2,9 @@ package dev.sandboxssh.gateway.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.routing.unix.UidClaims;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,5 +96,75 @@ class SandboxUidsTest {
       hidden.destroyForcibly().waitFor();
     }
     assertThat(SandboxUids.anyProcessOf(uid)).as("once it has exited").isFalse();
+  }
+
+  @Test
+  void gatewaysThatShareARangeGiveTheirSandboxesDifferentUids() throws Exception {
+    // A range near the top of the 32-bit uid space, where no account or test sits.
+    GatewayConfig.UidRange range = new GatewayConfig.UidRange(1_999_999_100L, 1_999_999_110L);
+    Path claimsFile = dir.resolve("uid-claims");
+    try (UidClaims claimsOne = UidClaims.open(claimsFile);
+        UidClaims claimsOther = UidClaims.open(claimsFile)) {
+      SandboxUids one = new SandboxUids(range, claimsOne);
+      SandboxUids other = new SandboxUids(range, claimsOther);
+      Path a = sandbox("one", "a");
+      Path b = sandbox("other", "b");
+
+      assertThat(one.uidFor(a)).isEqualTo(1_999_999_100);
+      assertThat(other.uidFor(b)).isEqualTo(1_999_999_101);
+      assertThat(SandboxUids.ownerOf(b)).isEqualTo(1_999_999_101);
+      assertThat(SandboxUids.ownerOf(b.resolve("notes"))).isEqualTo(1_999_999_101);
+      assertThat(one.uidFor(a)).as("its own uid, asked again").isEqualTo(1_999_999_100);
+
+      // A directory whose owner another gateway has claimed since (this gateway restarted, say)
+      // is given a uid of its own.
+      Path c = sandbox("other", "c");
+      SandboxUids.chownTree(c, 1_999_999_100);
+      assertThat(other.uidFor(c)).isEqualTo(1_999_999_102);
+      assertThat(SandboxUids.ownerOf(c.resolve("notes"))).isEqualTo(1_999_999_102);
+
+      // A sandbox deleted: its uid's claim goes at the gateway's next hand-out.
+      Files.delete(b.resolve("notes"));
+      Files.delete(b);
+      sandbox("other", "d");
+      assertThat(other.uidFor(dir.resolve("other/sandboxes/d"))).isEqualTo(1_999_999_101);
+      assertThat(claimsOther.held()).containsExactlyInAnyOrder(1_999_999_101L, 1_999_999_102L);
+    }
+  }
+
+  @Test
+  void aUidSomeProcessRunsAsIsNotHandedOut() throws Exception {
+    // The processes of a sandbox whose gateway was killed: no claim holds their uid any more.
+    int busy = 1_999_999_200;
+    GatewayConfig.UidRange range = new GatewayConfig.UidRange(busy, busy + 10L);
+    Process running =
+        new ProcessBuilder(
+                "setpriv",
+                "--reuid=" + busy,
+                "--regid=" + busy,
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+                "print('ready', flush=True)\nimport time\ntime.sleep(120)")
+            .redirectErrorStream(true)
+            .start();
+    try (UidClaims claims = UidClaims.open(dir.resolve("uid-claims"))) {
+      String line =
+          new String(running.getInputStream().readNBytes("ready".length()), StandardCharsets.UTF_8);
+      assertThat(line).as("the helper's output").isEqualTo("ready");
+      SandboxUids uids = new SandboxUids(range, claims);
+
+      assertThat(uids.uidFor(sandbox("data", "new"))).isEqualTo(busy + 1);
+      assertThat(claims.held()).containsExactly(busy + 1L);
+    } finally {
+      running.destroyForcibly().waitFor();
+    }
+  }
+
+  /** A sandbox's directory, with a file, under {@code data}'s sandboxes, owned by root. */
+  private Path sandbox(String data, String id) throws IOException {
+    Path sandbox = Files.createDirectories(dir.resolve(data).resolve("sandboxes").resolve(id));
+    Files.writeString(sandbox.resolve("notes"), id);
+    return sandbox;
   }
 }
