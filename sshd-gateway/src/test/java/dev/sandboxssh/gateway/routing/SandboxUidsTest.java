@@ -67,24 +67,8 @@ class SandboxUidsTest {
     // undumpable (PR_SET_DUMPABLE is 4): the files in its /proc directory show as root's, the
     // directory keeps its uid, which is what anyProcessOf reads.
     int uid = 1_999_999_001;
-    Process hidden =
-        new ProcessBuilder(
-                "setpriv",
-                "--reuid=" + uid,
-                "--regid=" + uid,
-                "--clear-groups",
-                "/usr/bin/python3",
-                "-c",
-                "import ctypes, time\n"
-                    + "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
-                    + "print('ready', flush=True)\n"
-                    + "time.sleep(120)")
-            .redirectErrorStream(true)
-            .start();
+    Process hidden = pythonAs(uid, "import ctypes\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n");
     try {
-      String line =
-          new String(hidden.getInputStream().readNBytes("ready".length()), StandardCharsets.UTF_8);
-      assertThat(line).as("the helper's output").isEqualTo("ready");
       Path proc = Path.of("/proc", Long.toString(hidden.pid()));
       assertThat(SandboxUids.ownerOf(proc.resolve("status")))
           .as("an undumpable process's /proc files")
@@ -137,21 +121,8 @@ class SandboxUidsTest {
     // The processes of a sandbox whose gateway was killed: no claim holds their uid any more.
     int busy = 1_999_999_200;
     GatewayConfig.UidRange range = new GatewayConfig.UidRange(busy, busy + 10L);
-    Process running =
-        new ProcessBuilder(
-                "setpriv",
-                "--reuid=" + busy,
-                "--regid=" + busy,
-                "--clear-groups",
-                "/usr/bin/python3",
-                "-c",
-                "print('ready', flush=True)\nimport time\ntime.sleep(120)")
-            .redirectErrorStream(true)
-            .start();
+    Process running = pythonAs(busy, "");
     try (UidClaims claims = UidClaims.open(dir.resolve("uid-claims"))) {
-      String line =
-          new String(running.getInputStream().readNBytes("ready".length()), StandardCharsets.UTF_8);
-      assertThat(line).as("the helper's output").isEqualTo("ready");
       SandboxUids uids = new SandboxUids(range, claims);
 
       assertThat(uids.uidFor(sandbox("data", "new"))).isEqualTo(busy + 1);
@@ -159,6 +130,31 @@ class SandboxUidsTest {
     } finally {
       running.destroyForcibly().waitFor();
     }
+  }
+
+  /**
+   * A python3 process of {@code uid}'s (as root, the tests' user, sets it) that runs {@code setup},
+   * then sleeps till it is killed; returned once it has said it is ready.
+   */
+  private static Process pythonAs(int uid, String setup) throws IOException {
+    Process p =
+        new ProcessBuilder(
+                "setpriv",
+                "--reuid=" + uid,
+                "--regid=" + uid,
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+                setup + "import time\nprint('ready', flush=True)\ntime.sleep(120)")
+            .redirectErrorStream(true)
+            .start();
+    String line =
+        new String(p.getInputStream().readNBytes("ready".length()), StandardCharsets.UTF_8);
+    if (!line.equals("ready")) {
+      p.destroyForcibly();
+    }
+    assertThat(line).as("the helper's output").isEqualTo("ready");
+    return p;
   }
 
   /** A sandbox's directory, with a file, under {@code data}'s sandboxes, owned by root. */
