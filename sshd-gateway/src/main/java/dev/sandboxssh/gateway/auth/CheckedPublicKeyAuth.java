@@ -6,7 +6,10 @@ import java.net.InetSocketAddress;
 import java.security.PublicKey;
 import java.time.Instant;
 import java.util.Map;
+import org.apache.sshd.common.NamedResource;
 import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.apache.sshd.common.signature.Signature;
+import org.apache.sshd.common.signature.SignatureFactoriesManager;
 import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
@@ -43,17 +46,66 @@ public final class CheckedPublicKeyAuth extends UserAuthPublicKey {
 
   @Override
   public Boolean doAuth(Buffer buffer, boolean init) throws Exception {
-    PublicKey key = peekKey(buffer);
-    if (key != null) {
-      ServerSession session = getServerSession();
-      Refusal refusal = check(key, session);
-      if (refusal != null) {
-        OwnerKeyAuthenticator.refused(
-            refusal.failure(), getUsername(), describe(key), session, refusal.detail());
-        return Boolean.FALSE;
-      }
+    ServerSession session = getServerSession();
+    Offer offer = Offer.peek(buffer);
+    Refusal refusal = refusal(offer, session);
+    if (refusal != null) {
+      OwnerKeyAuthenticator.refused(
+          refusal.failure(),
+          getUsername(),
+          offer.key() == null ? "-" : describe(offer.key()),
+          session,
+          refusal.detail());
+      return Boolean.FALSE;
     }
     return super.doAuth(buffer, init);
+  }
+
+  // What MINA cannot read or verify it refuses by throwing, logged without a reason; OpenSSH
+  // refuses the same requests ("parse key", "unsupported public key algorithm").
+  private Refusal refusal(Offer offer, ServerSession session) {
+    if (offer.algorithm() == null) {
+      return new Refusal(LoginFailure.MALFORMED_KEY, "unreadable request");
+    }
+    if (NamedResource.findByName(
+            offer.algorithm(),
+            String.CASE_INSENSITIVE_ORDER,
+            SignatureFactoriesManager.resolveSignatureFactories(this, session))
+        == null) {
+      return new Refusal(LoginFailure.UNSUPPORTED_ALGORITHM, "algorithm=" + offer.algorithm());
+    }
+    if (offer.key() == null) {
+      return new Refusal(LoginFailure.MALFORMED_KEY, "algorithm=" + offer.algorithm());
+    }
+    return check(offer.key(), session);
+  }
+
+  /**
+   * MINA's check of the signature, which it reaches only for a key the owner has; a signature that
+   * does not verify, or cannot be read, is logged as such (MINA then refuses the attempt).
+   */
+  @Override
+  protected boolean verifySignature(
+      ServerSession session,
+      String username,
+      String alg,
+      PublicKey key,
+      Buffer buffer,
+      Signature verifier,
+      byte[] sig)
+      throws Exception {
+    String why;
+    try {
+      if (super.verifySignature(session, username, alg, key, buffer, verifier, sig)) {
+        return true;
+      }
+      why = "algorithm=" + alg;
+    } catch (Exception e) {
+      why = "algorithm=" + alg + " " + e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+    OwnerKeyAuthenticator.refused(
+        LoginFailure.BAD_SIGNATURE, username, describe(key), session, why);
+    return false;
   }
 
   /** Checked in {@link #check}, where plain addresses count too, as in OpenSSH. */
@@ -116,17 +168,26 @@ public final class CheckedPublicKeyAuth extends UserAuthPublicKey {
     return false;
   }
 
-  /** The key of a "publickey" request, or null when it cannot be read (MINA refuses it then). */
-  private static PublicKey peekKey(Buffer buffer) {
-    int start = buffer.rpos();
-    try {
-      buffer.getBoolean(); // has signature
-      buffer.getString(); // algorithm
-      return new ByteArrayBuffer(buffer.getBytes()).getRawPublicKey();
-    } catch (Exception e) {
-      return null;
-    } finally {
-      buffer.rpos(start);
+  /**
+   * The algorithm and key of a "publickey" request as far as they can be read: a null algorithm
+   * when the request cannot be read at all, a null key when its blob does not parse or goes on past
+   * its key.
+   */
+  private record Offer(String algorithm, PublicKey key) {
+    static Offer peek(Buffer buffer) {
+      int start = buffer.rpos();
+      String algorithm = null;
+      try {
+        buffer.getBoolean(); // has signature
+        algorithm = buffer.getString();
+        ByteArrayBuffer blob = new ByteArrayBuffer(buffer.getBytes());
+        PublicKey key = blob.getRawPublicKey();
+        return new Offer(algorithm, blob.available() == 0 ? key : null);
+      } catch (Exception e) {
+        return new Offer(algorithm, null);
+      } finally {
+        buffer.rpos(start);
+      }
     }
   }
 

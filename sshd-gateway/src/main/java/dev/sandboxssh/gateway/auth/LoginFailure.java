@@ -29,6 +29,15 @@ public enum LoginFailure {
   CERT_CRITICAL_OPTION("cert-critical-option"),
   /** A host certificate, or one whose CA signature does not verify. */
   CERT_INVALID("cert-invalid"),
+  /** A key blob that does not parse, or goes on past its key (OpenSSH refuses both). */
+  MALFORMED_KEY("malformed-key"),
+  /** A signature algorithm the gateway does not verify (ssh-dss, or any unknown name). */
+  UNSUPPORTED_ALGORITHM("unsupported-algorithm"),
+  /**
+   * An owner's key offered with a signature that does not verify: a client that holds the public
+   * key but not its private half.
+   */
+  BAD_SIGNATURE("bad-signature"),
   /** A key, certificate or CA listed in the revoked-keys file. */
   REVOKED_KEY("revoked-key"),
   /** The revoked-keys file cannot be read: every login is refused until it can. */

@@ -1,11 +1,8 @@
 package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -18,8 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("e2e")
 class AlgorithmTest {
-  /** Debian's python, where python3-paramiko and python3-asyncssh are installed. */
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
 
   @TempDir static Path dir;
   static GatewayFixture gateway;
@@ -161,20 +156,7 @@ class AlgorithmTest {
   }
 
   private static OpenSsh.Result python(String script) {
-    if (!Files.isExecutable(PYTHON)) {
-      fail(
-          PYTHON + " is missing: run .ci/run or apt-get install python3-paramiko python3-asyncssh");
-    }
-    return OpenSsh.run(
-        List.of(
-            PYTHON.toString(),
-            "-W",
-            "ignore",
-            "-c",
-            script,
-            Integer.toString(gateway.port()),
-            gateway.aliceKey().toString()),
-        new byte[0],
-        Timeouts.COMMAND);
+    return PythonClients.run(
+        script, Integer.toString(gateway.port()), gateway.aliceKey().toString());
   }
 }

@@ -62,6 +62,74 @@ class AuthTest {
     assertThat(ssh.withIdentity(bobKey).ssh("bobs", "echo bob").stdout()).isEqualTo("bob\n");
   }
 
+  @Test
+  void badSignatureMalformedKeyAndUnsupportedAlgorithmAreRefusedWithTheirReasonsOnly()
+      throws IOException {
+    // paramiko, on one connection: alice's public key signed with another key, alice's key with
+    // bytes after it in the blob, a DSA key; then alice's own key, which must still get in.
+    String script =
+        """
+        import sys, paramiko
+        port, user = int(sys.argv[1]), sys.argv[2]
+        alice = paramiko.Ed25519Key.from_private_key_file(sys.argv[3])
+        stranger = paramiko.Ed25519Key.from_private_key_file(sys.argv[4])
+        class SignedByStranger(paramiko.Ed25519Key):
+            def __init__(self):
+                self.__dict__.update(alice.__dict__)
+            def sign_ssh_data(self, data, algorithm=None):
+                return stranger.sign_ssh_data(data, algorithm)
+        class TrailingBytes(paramiko.Ed25519Key):
+            def __init__(self):
+                self.__dict__.update(alice.__dict__)
+            def asbytes(self):
+                return super().asbytes() + b'\\0\\0\\0\\4junk'
+        t = paramiko.Transport(('127.0.0.1', port))
+        t.start_client(timeout=30)
+        for key in (SignedByStranger(), TrailingBytes(), paramiko.DSSKey.generate(1024)):
+            try:
+                t.auth_publickey(user, key)
+                print('accepted')
+            except paramiko.AuthenticationException:
+                print('refused, connected=%s' % t.is_active())
+        t.auth_publickey(user, alice)
+        ch = t.open_session()
+        ch.exec_command('echo in')
+        print(ch.makefile().read().decode().strip() + ' status=%d' % ch.recv_exit_status())
+        t.close()
+        """;
+    try (LogCapture log = LogCapture.of("dev.sandboxssh.gateway.auth")) {
+      OpenSsh.Result r =
+          PythonClients.run(
+              script,
+              Integer.toString(gateway.port()),
+              GatewayFixture.SANDBOX,
+              gateway.aliceKey().toString(),
+              strangerKey.toString());
+      assertThat(r.exitCode()).as(r.stderr()).isZero();
+      assertThat(r.stdout())
+          .isEqualTo(
+              """
+              refused, connected=True
+              refused, connected=True
+              refused, connected=True
+              in status=0
+              """);
+      assertLogged(log, "bad-signature", GatewayFixture.SANDBOX, gateway.aliceKey());
+      assertThat(log.messages())
+          .anySatisfy(
+              m ->
+                  assertThat(m)
+                      .contains("login refused: malformed-key user=" + GatewayFixture.SANDBOX)
+                      .contains("key=- from=/127.0.0.1:"))
+          .anySatisfy(
+              m ->
+                  assertThat(m)
+                      .contains(
+                          "login refused: unsupported-algorithm user=" + GatewayFixture.SANDBOX)
+                      .contains("algorithm=ssh-dss"));
+    }
+  }
+
   private static void assertLogged(LogCapture log, String label, String user, Path key)
       throws IOException {
     String fingerprint =
