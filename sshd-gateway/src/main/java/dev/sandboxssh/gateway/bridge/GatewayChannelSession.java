@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.bridge;
 
 import dev.sandboxssh.gateway.bridge.forward.Forwarding;
 import dev.sandboxssh.gateway.config.GatewayConfig;
+import dev.sandboxssh.gateway.session.ClientPath;
 import dev.sandboxssh.gateway.session.SessionContext;
 import java.io.IOException;
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.apache.sshd.client.future.OpenFuture;
 import org.apache.sshd.common.SshConstants;
 import org.apache.sshd.common.channel.Channel;
 import org.apache.sshd.common.channel.ChannelListener;
@@ -62,6 +64,12 @@ public final class GatewayChannelSession extends ChannelSession {
             }
           }
         });
+  }
+
+  /** Opens with the part of the client's window {@link ClientPath} says to fill. */
+  @Override
+  public OpenFuture open(long recipient, long rwSize, long packetSize, Buffer buffer) {
+    return super.open(recipient, ClientPath.windowToUse(getSession(), rwSize), packetSize, buffer);
   }
 
   /** The env requests accepted so far (name to value). */

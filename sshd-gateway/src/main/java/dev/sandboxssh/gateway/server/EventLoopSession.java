@@ -100,6 +100,11 @@ final class EventLoopSession extends AbstractCloseable implements IoSession, Eve
     return loop;
   }
 
+  /** The connection's socket, for what the kernel measures of its path. */
+  SocketChannel socket() {
+    return socket;
+  }
+
   @Override
   public void ready(SelectionKey selected) {
     int ops = selected.readyOps();

@@ -4,6 +4,8 @@ import dev.sandboxssh.gateway.auth.AuthenticatedSandbox;
 import dev.sandboxssh.gateway.auth.OffloadedUserAuthServiceFactory;
 import dev.sandboxssh.gateway.events.GatewayEvents;
 import dev.sandboxssh.gateway.routing.SandboxResolver;
+import dev.sandboxssh.gateway.routing.unix.TcpPath;
+import dev.sandboxssh.gateway.session.ClientPath;
 import dev.sandboxssh.gateway.session.SessionContext;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
@@ -37,6 +39,10 @@ final class SessionLifecycle implements SessionListener {
   public void sessionCreated(Session session) {
     // Not a secret: it only ties together the lines of one connection.
     session.setAttribute(ID, HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()));
+    if (session.getIoSession() instanceof EventLoopSession connection) {
+      session.setAttribute(
+          ClientPath.KEY, new ClientPath(() -> TcpPath.minRttMicros(connection.socket())));
+    }
     events.connectionOpened();
   }
 

@@ -2,12 +2,14 @@ package dev.sandboxssh.gateway.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxssh.gateway.session.ClientPath;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.common.channel.LocalWindow;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -73,6 +75,40 @@ class BackpressureTest {
       assertThat(read).isEqualTo(GIB);
       MinaClient.awaitExit(exec, Timeouts.COMMAND);
       assertThat(exec.getExitStatus()).isZero();
+    }
+  }
+
+  @Test
+  void onLoopbackAChannelFillsOnlyThePartOfTheClientsWindowItsPathNeeds() throws Exception {
+    try (MinaClient mina = MinaClient.connect(gateway)) {
+      ChannelExec exec = mina.session().createExecChannel("head -c " + 64 * MIB + " /dev/zero");
+      exec.open().verify(Timeouts.COMMAND);
+      exec.getInvertedOut(); // and nothing read from it: what arrives stays in the window
+      LocalWindow window = exec.getLocalWindow();
+      long announced = window.getMaxSize();
+      assertThat(announced).isGreaterThan(2 * ClientPath.MIN_IN_FLIGHT);
+
+      long[] received = {-1};
+      Eventually.until(
+          () -> "received=" + received[0],
+          Timeouts.EVENTUALLY,
+          () -> {
+            long before = announced - window.getSize();
+            pause(Duration.ofMillis(500));
+            received[0] = announced - window.getSize();
+            return received[0] > 0 && received[0] == before;
+          },
+          "the gateway stops sending");
+      assertThat(received[0]).isEqualTo(ClientPath.MIN_IN_FLIGHT);
+
+      // Reading reopens the window, and the rest follows.
+      InputStream out = exec.getInvertedOut();
+      byte[] buffer = new byte[64 * 1024];
+      long read = 0;
+      for (int n; (n = out.read(buffer)) >= 0; ) {
+        read += n;
+      }
+      assertThat(read).isEqualTo(64 * MIB);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.bridge.forward;
 
+import dev.sandboxssh.gateway.session.ClientPath;
 import dev.sandboxssh.sdk.SandboxUnavailableException;
 import dev.sandboxssh.sdk.Tunnel;
 import java.io.IOException;
@@ -103,6 +104,12 @@ public final class DirectChannel extends AbstractServerChannel implements Tunnel
             r.channelClosed();
           }
         });
+  }
+
+  /** Opens with the part of the client's window {@link ClientPath} says to fill. */
+  @Override
+  public OpenFuture open(long recipient, long rwSize, long packetSize, Buffer buffer) {
+    return super.open(recipient, ClientPath.windowToUse(getSession(), rwSize), packetSize, buffer);
   }
 
   @Override

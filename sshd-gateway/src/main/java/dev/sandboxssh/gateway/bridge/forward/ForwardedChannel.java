@@ -1,5 +1,6 @@
 package dev.sandboxssh.gateway.bridge.forward;
 
+import dev.sandboxssh.gateway.session.ClientPath;
 import java.io.IOException;
 import java.util.function.Consumer;
 import org.apache.sshd.client.channel.AbstractClientChannel;
@@ -49,6 +50,13 @@ final class ForwardedChannel extends AbstractClientChannel implements TunnelRela
     openPayload.accept(buffer);
     writePacket(buffer);
     return openFuture;
+  }
+
+  /** Takes the part of the client's window {@link ClientPath} says to fill. */
+  @Override
+  public void handleOpenSuccess(long recipient, long rwSize, long packetSize, Buffer buffer) {
+    super.handleOpenSuccess(
+        recipient, ClientPath.windowToUse(getSession(), rwSize), packetSize, buffer);
   }
 
   @Override

@@ -5,6 +5,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
 
 /** The libc calls that taking and using a handed-off process's descriptors needs (Linux). */
 interface Posix extends Library {
@@ -41,6 +42,9 @@ interface Posix extends Library {
   int connect(int fd, Pointer address, int length) throws LastErrorException;
 
   int setsockopt(int fd, int level, int name, Pointer value, int length) throws LastErrorException;
+
+  int getsockopt(int fd, int level, int name, Pointer value, IntByReference length)
+      throws LastErrorException;
 
   NativeLong recvmsg(int fd, Pointer message, int flags) throws LastErrorException;
 
