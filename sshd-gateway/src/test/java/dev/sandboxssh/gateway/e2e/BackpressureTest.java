@@ -5,18 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sandboxssh.gateway.session.ClientPath;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.apache.sshd.client.channel.ChannelExec;
-import org.apache.sshd.common.channel.LocalWindow;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A client that stops reading stops the writer in the sandbox, not the gateway's heap. */
+/**
+ * A client that stops reading stops the writer in the sandbox, not the gateway's heap; and the
+ * gateway fills no more of a client's window than the path to it needs ({@link ClientPath}).
+ */
 @Tag("e2e")
 class BackpressureTest {
   private static final long GIB = 1L << 30;
@@ -81,35 +84,49 @@ class BackpressureTest {
   @Test
   void onLoopbackAChannelFillsOnlyThePartOfTheClientsWindowItsPathNeeds() throws Exception {
     try (MinaClient mina = MinaClient.connect(gateway)) {
-      ChannelExec exec = mina.session().createExecChannel("head -c " + 64 * MIB + " /dev/zero");
-      exec.open().verify(Timeouts.COMMAND);
-      exec.getInvertedOut(); // and nothing read from it: what arrives stays in the window
-      LocalWindow window = exec.getLocalWindow();
-      long announced = window.getMaxSize();
-      assertThat(announced).isGreaterThan(2 * ClientPath.MIN_IN_FLIGHT);
-
-      long[] received = {-1};
-      Eventually.until(
-          () -> "received=" + received[0],
-          Timeouts.EVENTUALLY,
-          () -> {
-            long before = announced - window.getSize();
-            pause(Duration.ofMillis(500));
-            received[0] = announced - window.getSize();
-            return received[0] > 0 && received[0] == before;
-          },
-          "the gateway stops sending");
-      assertThat(received[0]).isEqualTo(ClientPath.MIN_IN_FLIGHT);
-
-      // Reading reopens the window, and the rest follows.
-      InputStream out = exec.getInvertedOut();
-      byte[] buffer = new byte[64 * 1024];
-      long read = 0;
-      for (int n; (n = out.read(buffer)) >= 0; ) {
-        read += n;
-      }
-      assertThat(read).isEqualTo(64 * MIB);
+      assertFillsTheLeastThenSendsTheRest(mina);
     }
+  }
+
+  @Test
+  void thePackagedGatewayMeasuresItsPathsToo(@TempDir Path packaged) throws Exception {
+    // The packaged jar reads a connection's TCP_INFO only as its manifest opens sun.nio.ch to it.
+    Path data = packaged.resolve("data");
+    Path key = GatewayFixture.newKey(packaged, "erin");
+    String dataDir = data.toString();
+    assertThat(
+            PackagedGateway.admin(
+                "owner", "add", "erin", "--key", key + ".pub", "--data-dir", dataDir))
+        .isZero();
+    assertThat(
+            PackagedGateway.admin(
+                "sandbox", "create", "--owner", "erin", "--id", "erins", "--data-dir", dataDir))
+        .isZero();
+    Path config = packaged.resolve("gateway.yaml");
+    Files.writeString(config, "local:\n  startup-cache: false\n  spare-agents: 0\n");
+    PackagedGateway.Serving serving = PackagedGateway.serve(packaged, data, config);
+    try (MinaClient mina = MinaClient.connect(serving.port(), "erins", key)) {
+      assertFillsTheLeastThenSendsTheRest(mina);
+    } finally {
+      serving.process().destroyForcibly();
+    }
+  }
+
+  // A writer of 64 MiB to a client that reads nothing at first: on loopback the gateway sends the
+  // least it keeps in flight, well short of the client's window; reading then gets everything.
+  private static void assertFillsTheLeastThenSendsTheRest(MinaClient mina) throws Exception {
+    ChannelExec exec = mina.session().createExecChannel("head -c " + 64 * MIB + " /dev/zero");
+    exec.open().verify(Timeouts.COMMAND);
+    InputStream out = exec.getInvertedOut();
+    assertThat(exec.getLocalWindow().getMaxSize()).isGreaterThan(2 * ClientPath.MIN_IN_FLIGHT);
+    assertThat(MinaClient.receivedOnceStalled(exec)).isEqualTo(ClientPath.MIN_IN_FLIGHT);
+
+    byte[] buffer = new byte[64 * 1024];
+    long read = 0;
+    for (int n; (n = out.read(buffer)) >= 0; ) {
+      read += n;
+    }
+    assertThat(read).isEqualTo(64 * MIB);
   }
 
   private static long readAtMost(InputStream in, byte[] buffer, long limit) throws IOException {

@@ -18,6 +18,7 @@ import org.apache.sshd.client.keyverifier.AcceptAllServerKeyVerifier;
 import org.apache.sshd.client.session.ClientSession;
 import org.apache.sshd.common.SshConstants;
 import org.apache.sshd.common.channel.Channel;
+import org.apache.sshd.common.channel.LocalWindow;
 import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
 import org.apache.sshd.common.util.buffer.Buffer;
 
@@ -38,15 +39,17 @@ public final class MinaClient implements AutoCloseable {
   /** Logs in to {@code sandbox} on {@code gateway} with {@code key} (an OpenSSH private key). */
   public static MinaClient connect(GatewayFixture gateway, String sandbox, Path key)
       throws IOException {
+    return connect(gateway.port(), sandbox, key);
+  }
+
+  /** Logs in to {@code sandbox} on a gateway at 127.0.0.1:{@code port} with {@code key}. */
+  public static MinaClient connect(int port, String sandbox, Path key) throws IOException {
     SshClient client = SshClient.setUpDefaultClient();
     client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
     client.start();
     try {
       ClientSession session =
-          client
-              .connect(sandbox, "127.0.0.1", gateway.port())
-              .verify(Timeouts.COMMAND)
-              .getSession();
+          client.connect(sandbox, "127.0.0.1", port).verify(Timeouts.COMMAND).getSession();
       Iterator<KeyPair> keys = new FileKeyPairProvider(key).loadKeys(null).iterator();
       session.addPublicKeyIdentity(keys.next());
       session.auth().verify(Timeouts.COMMAND);
@@ -91,6 +94,32 @@ public final class MinaClient implements AutoCloseable {
         "exit status or signal",
         timeout,
         () -> channel.getExitStatus() != null || channel.getExitSignal() != null);
+  }
+
+  /**
+   * What {@code channel} has received and not read, once the gateway stops sending: its window
+   * announced less what is left of it, steady for half a second.
+   */
+  public static long receivedOnceStalled(Channel channel) {
+    LocalWindow window = channel.getLocalWindow();
+    long announced = window.getMaxSize();
+    long[] received = {-1};
+    Eventually.until(
+        () -> "received=" + received[0],
+        Timeouts.EVENTUALLY,
+        () -> {
+          long before = announced - window.getSize();
+          try {
+            Thread.sleep(500);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+          }
+          received[0] = announced - window.getSize();
+          return received[0] > 0 && received[0] == before;
+        },
+        "the gateway stops sending");
+    return received[0];
   }
 
   @Override
