@@ -20,6 +20,12 @@ import org.apache.sshd.common.session.Session;
  * flight what its path needs at {@link #RATE} over twice the lowest round trip TCP has seen on the
  * connection, and at least {@link #MIN_IN_FLIGHT}: all of OpenSSH's window from a round trip of
  * about 1 ms up, so a distant client is never slowed.
+ *
+ * <p>And always half the window and one packet more: many clients (JSch, PuTTY, libssh, Dropbear,
+ * AsyncSSH) reopen their window only once less than half of it is left, and one that sees more than
+ * half left waits for data the gateway would not send (JSch's sftp get hung so). For OpenSSH's 2
+ * MiB window that keeps 1 MiB and 32 KiB in flight on loopback: in the check above, 297 MB/s
+ * against sshd's 282 at 1 MiB, the client at 0.85 CPU seconds against 1.06.
  */
 public final class ClientPath {
   /** The session attribute holding the path. */
@@ -39,22 +45,24 @@ public final class ClientPath {
   }
 
   /**
-   * How much of the window {@code announced} by the client for a channel the gateway uses: all of
-   * it when the round trip is unknown or long enough to need it.
+   * How much of the window {@code announced} by the client for a channel with packets of up to
+   * {@code packetSize} the gateway uses: all of it when the round trip is unknown or long enough to
+   * need it.
    */
-  public long windowToUse(long announced) {
+  public long windowToUse(long announced, long packetSize) {
     OptionalLong rtt = minRttMicros.get();
     if (rtt.isEmpty()) {
       return announced;
     }
     // Twice the round trip: the window reopens only once the client has read and said so.
     long needed = Math.max(MIN_IN_FLIGHT, 2 * rtt.getAsLong() * (RATE / 1_000_000));
-    return Math.min(announced, needed);
+    long reopens = announced / 2 + packetSize;
+    return Math.min(announced, Math.max(needed, reopens));
   }
 
   /** {@link #windowToUse} for a channel of {@code session}; the whole window without a path. */
-  public static long windowToUse(Session session, long announced) {
+  public static long windowToUse(Session session, long announced, long packetSize) {
     ClientPath path = session.getAttribute(KEY);
-    return path == null ? announced : path.windowToUse(announced);
+    return path == null ? announced : path.windowToUse(announced, packetSize);
   }
 }

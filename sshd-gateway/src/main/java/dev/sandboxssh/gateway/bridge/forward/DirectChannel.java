@@ -109,7 +109,8 @@ public final class DirectChannel extends AbstractServerChannel implements Tunnel
   /** Opens with the part of the client's window {@link ClientPath} says to fill. */
   @Override
   public OpenFuture open(long recipient, long rwSize, long packetSize, Buffer buffer) {
-    return super.open(recipient, ClientPath.windowToUse(getSession(), rwSize), packetSize, buffer);
+    return super.open(
+        recipient, ClientPath.windowToUse(getSession(), rwSize, packetSize), packetSize, buffer);
   }
 
   @Override

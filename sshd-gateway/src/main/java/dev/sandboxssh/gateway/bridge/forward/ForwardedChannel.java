@@ -56,7 +56,7 @@ final class ForwardedChannel extends AbstractClientChannel implements TunnelRela
   @Override
   public void handleOpenSuccess(long recipient, long rwSize, long packetSize, Buffer buffer) {
     super.handleOpenSuccess(
-        recipient, ClientPath.windowToUse(getSession(), rwSize), packetSize, buffer);
+        recipient, ClientPath.windowToUse(getSession(), rwSize, packetSize), packetSize, buffer);
   }
 
   @Override
