@@ -84,7 +84,7 @@ class BackpressureTest {
   @Test
   void onLoopbackAChannelFillsOnlyThePartOfTheClientsWindowItsPathNeeds() throws Exception {
     try (MinaClient mina = MinaClient.connect(gateway)) {
-      assertFillsTheLeastThenSendsTheRest(mina);
+      assertFillsHalfTheWindowThenSendsTheRest(mina);
     }
   }
 
@@ -106,7 +106,7 @@ class BackpressureTest {
     Files.writeString(config, "local:\n  startup-cache: false\n  spare-agents: 0\n");
     PackagedGateway.Serving serving = PackagedGateway.serve(packaged, data, config);
     try (MinaClient mina = MinaClient.connect(serving.port(), "erins", key)) {
-      assertFillsTheLeastThenSendsTheRest(mina);
+      assertFillsHalfTheWindowThenSendsTheRest(mina);
     } finally {
       serving.process().destroyForcibly();
     }
@@ -115,7 +115,7 @@ class BackpressureTest {
   // A writer of 64 MiB to a client that reads nothing at first: on loopback the gateway sends half
   // the client's window and a packet, what such a client needs to reopen it; reading then gets
   // everything.
-  private static void assertFillsTheLeastThenSendsTheRest(MinaClient mina) throws Exception {
+  private static void assertFillsHalfTheWindowThenSendsTheRest(MinaClient mina) throws Exception {
     ChannelExec exec = mina.session().createExecChannel("head -c " + 64 * MIB + " /dev/zero");
     exec.open().verify(Timeouts.COMMAND);
     InputStream out = exec.getInvertedOut();
