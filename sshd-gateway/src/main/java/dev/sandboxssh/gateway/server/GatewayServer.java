@@ -131,8 +131,11 @@ public final class GatewayServer implements AutoCloseable {
     sshd.addSessionListener(new SessionLifecycle(resolver, events));
 
     // A client that stops reading must only pause its own output, however long it pauses;
-    // dead connections are found by keepalives, not by this timeout.
+    // dead connections are found by keepalives, not by these timeouts. The second is the SFTP
+    // reply stream's (and MINA's buffered streams'): at its default of 30 s, an sftp that a user
+    // suspended, or that waited on a slow disk, lost its channel where sftp-server would wait.
     CoreModuleProperties.WAIT_FOR_SPACE_TIMEOUT.set(sshd, Duration.ofDays(1));
+    CoreModuleProperties.BUFFERED_IO_OUTPUT_MAX_PENDING_WRITE_WAIT.set(sshd, Duration.ofDays(1));
     // The backstop for channels the gateway opens itself (-R); see ChannelLimits.
     CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(sshd, limits.maxChannelsPerConnection());
     // Keepalives (keepalive@openssh.com with a reply, closing after count-max misses) and

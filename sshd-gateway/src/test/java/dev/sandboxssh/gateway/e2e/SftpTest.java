@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -20,6 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("e2e")
 class SftpTest {
   private static final long BIG = 32L << 20;
+  // Longer than the 30 s that MINA's buffered streams wait for a client by default.
+  private static final Duration PAUSE = Duration.ofSeconds(35);
 
   @TempDir static Path dir;
   static GatewayFixture gateway;
@@ -190,6 +193,33 @@ class SftpTest {
     }
     assertThat(Files.size(dir.resolve("huge.part"))).isLessThan(256L << 20);
     awaitTrue(() -> provider.openCount() == 0, "every handle to be released");
+  }
+
+  @Test
+  void aDownloadPausedForLongerThanHalfAMinuteFinishes() throws Exception {
+    Path remote = FileClients.randomFile(home.resolve("paused.bin"), 256L << 20, 4);
+    Path back = dir.resolve("paused.back");
+    Path batch = Files.writeString(dir.resolve("pause.batch"), "get paused.bin " + back + "\n");
+    Process sftp = OpenSsh.start(clients.sftpCommand(GatewayFixture.SANDBOX, batch));
+    try {
+      // Past OpenSSH's ramp of requests: 64 of them in flight, more replies than the window holds.
+      awaitTrue(() -> Files.exists(back) && Files.size(back) > (32L << 20), "32 MiB to arrive");
+      // sftp alone stops, as under ^Z or a stalled disk: its ssh goes on answering keepalives,
+      // and the gateway's replies back up behind a closed window for longer than 30 s.
+      signal(sftp.pid(), "STOP");
+      Thread.sleep(PAUSE.toMillis());
+      signal(sftp.pid(), "CONT");
+      assertThat(sftp.waitFor(Timeouts.TRANSFER.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(sftp.exitValue()).isZero();
+    } finally {
+      sftp.destroyForcibly();
+    }
+    assertThat(FileClients.sha256(back)).isEqualTo(FileClients.sha256(remote));
+  }
+
+  private static void signal(long pid, String name) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).start();
+    assertThat(kill.waitFor()).as("kill -%s %d", name, pid).isZero();
   }
 
   interface Check {
