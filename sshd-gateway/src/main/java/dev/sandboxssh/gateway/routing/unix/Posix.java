@@ -7,7 +7,10 @@ import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 
-/** The libc calls that taking and using a handed-off process's descriptors needs (Linux). */
+/**
+ * The libc calls of this package (Linux): taking and using a handed-off process's descriptors,
+ * reading a connection's TCP_INFO, and locking uid claims.
+ */
 interface Posix extends Library {
   Posix C = Native.load("c", Posix.class);
 
@@ -19,6 +22,8 @@ interface Posix extends Library {
   int SO_RCVTIMEO = 20;
   int MSG_CMSG_CLOEXEC = 0x40000000;
   int MSG_CTRUNC = 0x08;
+  int O_RDWR = 02;
+  int O_CREAT = 0100;
   int O_PATH = 010000000;
   int O_NOFOLLOW = 0400000;
   int O_CLOEXEC = 02000000;
@@ -32,6 +37,7 @@ interface Posix extends Library {
   int EINTR = 4;
   int EIO = 5;
   int EAGAIN = 11;
+  int EACCES = 13;
 
   int SHUT_WR = 1;
 
@@ -50,6 +56,8 @@ interface Posix extends Library {
 
   int open(String path, int flags) throws LastErrorException;
 
+  int open(String path, int flags, int mode) throws LastErrorException;
+
   NativeLong read(int fd, Pointer buffer, NativeLong count) throws LastErrorException;
 
   NativeLong write(int fd, Pointer buffer, NativeLong count) throws LastErrorException;
@@ -59,6 +67,8 @@ interface Posix extends Library {
   int eventfd(int initial, int flags) throws LastErrorException;
 
   int fcntl(int fd, int command, int argument) throws LastErrorException;
+
+  int fcntl(int fd, int command, Pointer argument) throws LastErrorException;
 
   int close(int fd);
 

@@ -1,10 +1,7 @@
 package dev.sandboxssh.gateway.routing.unix;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.Pointer;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,29 +23,13 @@ public final class UidClaims implements Closeable {
   /** The host's claims file: under /run, so a reboot, which ends every gateway, clears it. */
   public static final Path HOST = Path.of("/run/sandbox-ssh/uid-claims");
 
-  private static final int O_RDWR = 02;
-  private static final int O_CREAT = 0100;
-  private static final int O_NOFOLLOW = 0400000;
-  private static final int O_CLOEXEC = 02000000;
   private static final int F_OFD_SETLK = 37;
   private static final short F_WRLCK = 1;
   private static final short F_UNLCK = 2;
   private static final short SEEK_SET = 0;
-  private static final int EACCES = 13;
-  private static final int EAGAIN = 11;
 
   /** sizeof(struct flock): l_type and l_whence (shorts), l_start and l_len, l_pid (and padding). */
   private static final int FLOCK_SIZE = 32;
-
-  private interface Calls extends Library {
-    Calls C = Native.load("c", Calls.class);
-
-    int open(String path, int flags, int mode) throws LastErrorException;
-
-    int fcntl(int fd, int command, Pointer flock) throws LastErrorException;
-
-    int close(int fd);
-  }
 
   private final Path file;
   private final Set<Long> held = new HashSet<>(); // guarded by this
@@ -69,7 +50,11 @@ public final class UidClaims implements Closeable {
     try {
       // O_NOFOLLOW: a link put there would have root create or lock some other file.
       return new UidClaims(
-          file, Calls.C.open(file.toString(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+          file,
+          Posix.C.open(
+              file.toString(),
+              Posix.O_RDWR | Posix.O_CREAT | Posix.O_NOFOLLOW | Posix.O_CLOEXEC,
+              0600));
     } catch (LastErrorException e) {
       throw new IOException("cannot open " + file + ": errno " + e.getErrorCode(), e);
     }
@@ -86,7 +71,7 @@ public final class UidClaims implements Closeable {
     try {
       lock(uid, F_WRLCK);
     } catch (LastErrorException e) {
-      if (e.getErrorCode() == EAGAIN || e.getErrorCode() == EACCES) {
+      if (e.getErrorCode() == Posix.EAGAIN || e.getErrorCode() == Posix.EACCES) {
         return false;
       }
       throw new IOException(
@@ -125,7 +110,7 @@ public final class UidClaims implements Closeable {
       flock.setLong(8, uid);
       flock.setLong(16, 1);
       // l_pid stays 0, as open file description locks require.
-      Calls.C.fcntl(fd, F_OFD_SETLK, flock);
+      Posix.C.fcntl(fd, F_OFD_SETLK, flock);
     }
   }
 
@@ -133,7 +118,7 @@ public final class UidClaims implements Closeable {
   @Override
   public synchronized void close() {
     if (fd >= 0) {
-      Calls.C.close(fd);
+      Posix.C.close(fd);
       fd = -1;
       held.clear();
     }
