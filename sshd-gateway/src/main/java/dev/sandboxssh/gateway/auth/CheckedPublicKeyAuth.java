@@ -4,6 +4,7 @@ import dev.sandboxssh.gateway.config.Cidr;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.PublicKey;
+import java.security.SignatureException;
 import java.time.Instant;
 import java.util.Map;
 import org.apache.sshd.common.NamedResource;
@@ -29,6 +30,9 @@ import org.apache.sshd.server.session.ServerSession;
  */
 public final class CheckedPublicKeyAuth extends UserAuthPublicKey {
   private final RevokedKeys revokedKeys;
+  // Set by verifySignature once it has logged a refusal: one request's, since MINA makes an
+  // instance per request and runs it on one thread.
+  private boolean signatureRefused;
 
   private CheckedPublicKeyAuth(RevokedKeys revokedKeys) {
     this.revokedKeys = revokedKeys;
@@ -58,7 +62,17 @@ public final class CheckedPublicKeyAuth extends UserAuthPublicKey {
           refusal.detail());
       return Boolean.FALSE;
     }
-    return super.doAuth(buffer, init);
+    signatureRefused = false;
+    try {
+      return super.doAuth(buffer, init);
+    } catch (SignatureException e) {
+      if (signatureRefused) {
+        // Already logged with its reason by verifySignature; MINA throws to refuse, and would log
+        // a second, reasonless WARN for the same attempt.
+        return Boolean.FALSE;
+      }
+      throw e;
+    }
   }
 
   // What MINA cannot read or verify it refuses by throwing, logged without a reason; OpenSSH
@@ -105,6 +119,7 @@ public final class CheckedPublicKeyAuth extends UserAuthPublicKey {
     }
     OwnerKeyAuthenticator.refused(
         LoginFailure.BAD_SIGNATURE, username, describe(key), session, why);
+    signatureRefused = true;
     return false;
   }
 
