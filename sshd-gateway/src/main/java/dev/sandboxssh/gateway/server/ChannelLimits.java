@@ -1,10 +1,15 @@
 package dev.sandboxssh.gateway.server;
 
 import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.sshd.common.SshConstants;
 import org.apache.sshd.common.channel.Channel;
+import org.apache.sshd.common.channel.ChannelListener;
+import org.apache.sshd.common.io.IoWriteFuture;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.server.channel.AbstractServerChannel;
 import org.apache.sshd.server.channel.ChannelSession;
 import org.apache.sshd.server.session.AbstractServerSession;
 import org.apache.sshd.server.session.ServerConnectionService;
@@ -21,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * process in the sandbox. MINA's own cap ({@code MAX_CONCURRENT_CHANNELS}) ends the whole
  * connection instead, so it only stays as the backstop for channels the gateway opens itself
  * ({@code forwarded-tcpip} for {@code -R}).
+ *
+ * <p>A channel that fails to open sends the client its own reason ("Connection refused", "not in
+ * forwarding.permit-open"), as sshd does: MINA would send "Generic error while opening channel: N"
+ * in place of every reason that comes with an SSH reason code.
  */
 public final class ChannelLimits extends ServerConnectionServiceFactory {
   private static final Logger log = LoggerFactory.getLogger(ChannelLimits.class);
@@ -39,11 +48,28 @@ public final class ChannelLimits extends ServerConnectionServiceFactory {
     LimitedConnectionService service =
         new LimitedConnectionService((AbstractServerSession) session);
     service.addPortForwardingEventListenerManager(this);
+    session.addChannelListener(service.openFailures);
     return service;
   }
 
   private final class LimitedConnectionService extends ServerConnectionService {
     private boolean logged;
+    // Why a channel the client asked for failed to open, by the client's channel number: from the
+    // channel's failure signal until MINA sends the refusal. A channel that refuses at once has
+    // closed, and left the service's channels, by then.
+    private final Map<Long, String> openFailureReasons = new ConcurrentHashMap<>();
+    final ChannelListener openFailures =
+        new ChannelListener() {
+          @Override
+          public void channelOpenFailure(Channel channel, Throwable reason) {
+            String text = reason.getMessage();
+            // Only channels the client opens get a refusal sent; the gateway's own (-R, -A) are
+            // refused by the client.
+            if (channel instanceof AbstractServerChannel && text != null && !text.isBlank()) {
+              openFailureReasons.put(channel.getRecipient(), text);
+            }
+          }
+        };
 
     LimitedConnectionService(AbstractServerSession session) throws IOException {
       super(session);
@@ -84,6 +110,15 @@ public final class ChannelLimits extends ServerConnectionServiceFactory {
             getSession().getRemoteAddress());
       }
       sendChannelOpenFailure(buffer, sender, SshConstants.SSH_OPEN_RESOURCE_SHORTAGE, refusal, "");
+    }
+
+    @Override
+    protected IoWriteFuture sendChannelOpenFailure(
+        Buffer buffer, long sender, int reasonCode, String message, String lang)
+        throws IOException {
+      String reason = openFailureReasons.remove(sender);
+      return super.sendChannelOpenFailure(
+          buffer, sender, reasonCode, reason != null ? reason : message, lang);
     }
   }
 }

@@ -161,7 +161,8 @@ class KeepaliveAndPolicyTest {
                   "-W",
                   "127.0.0.1:22");
       assertThat(refused.exitCode()).isEqualTo(255);
-      assertThat(refused.stderr()).contains("administratively prohibited");
+      assertThat(refused.stderr())
+          .contains("administratively prohibited: not in forwarding.permit-open");
 
       OpenSsh.Result stillWorks = gateway.ssh().ssh(GatewayFixture.SANDBOX, "echo ok");
       assertThat(stillWorks.stdout()).isEqualTo("ok\n");
