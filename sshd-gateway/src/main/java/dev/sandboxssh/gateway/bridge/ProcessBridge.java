@@ -218,6 +218,11 @@ public final class ProcessBridge implements Command {
             .handOff(descriptors.isPresent())
             .background(true)
             .envs(channel.acceptedEnv())
+            // After the client's, as sshd sets them: a client cannot pass for another address.
+            .envs(
+                ConnectionEnv.of(
+                    channel.getSession().getRemoteAddress(),
+                    channel.getSession().getLocalAddress()))
             .stdoutTo(new ToClient(out))
             .stderrTo(new ToClient(err));
     PtyRequest pty = channel.pty();

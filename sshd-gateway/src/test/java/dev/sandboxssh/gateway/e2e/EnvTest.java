@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,7 +13,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code env} requests and {@code SetEnv}: allowed names arrive, the rest are ignored. */
+/**
+ * {@code env} requests and {@code SetEnv}: allowed names arrive, the rest are ignored; sshd's
+ * {@code SSH_CLIENT} and {@code SSH_CONNECTION} are set.
+ */
 @Tag("e2e")
 class EnvTest {
   @TempDir static Path dir;
@@ -43,6 +48,22 @@ class EnvTest {
     assertThat(r.stdout())
         .isEqualTo(
             "LANG=fr_FR.UTF-8\nGIT_PROTOCOL=version=2\nLC_FOO=bar\nEVIL=unset\nLD_PRELOAD=unset\n");
+  }
+
+  @Test
+  void theConnectionIsDescribedAsSshdDescribesIt() {
+    OpenSsh.Result r =
+        gateway.ssh().ssh(GatewayFixture.SANDBOX, "echo \"$SSH_CLIENT|$SSH_CONNECTION\"");
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    // Client address and port, then the server port (SSH_CLIENT) or address and port
+    // (SSH_CONNECTION).
+    Matcher m =
+        Pattern.compile(
+                "127\\.0\\.0\\.1 (\\d+) (\\d+)\\|127\\.0\\.0\\.1 (\\d+) 127\\.0\\.0\\.1 (\\d+)\n")
+            .matcher(r.stdout());
+    assertThat(m.matches()).as(r.stdout()).isTrue();
+    assertThat(m.group(1)).isEqualTo(m.group(3)).isNotEqualTo(Integer.toString(gateway.port()));
+    assertThat(m.group(2)).isEqualTo(m.group(4)).isEqualTo(Integer.toString(gateway.port()));
   }
 
   @Test

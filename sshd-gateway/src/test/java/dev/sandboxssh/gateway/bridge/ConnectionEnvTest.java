@@ -1,0 +1,54 @@
+package dev.sandboxssh.gateway.bridge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.net.UnknownHostException;
+import org.junit.jupiter.api.Test;
+
+class ConnectionEnvTest {
+  @Test
+  void ipv4GivesSshdsTwoVariables() {
+    assertThat(
+            ConnectionEnv.of(
+                new InetSocketAddress("192.0.2.7", 51234), new InetSocketAddress("10.1.2.3", 22)))
+        .containsExactly(
+            entry("SSH_CLIENT", "192.0.2.7 51234 22"),
+            entry("SSH_CONNECTION", "192.0.2.7 51234 10.1.2.3 22"));
+  }
+
+  @Test
+  void ipv6IsPrintedAsGetnameinfoPrintsIt() throws UnknownHostException {
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("::1"))).isEqualTo("::1");
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("::"))).isEqualTo("::");
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("2001:db8:0:0:1:0:0:1")))
+        .as("the first of two equal runs")
+        .isEqualTo("2001:db8::1:0:0:1");
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("2001:db8:0:1:0:0:0:1")))
+        .as("the longest run")
+        .isEqualTo("2001:db8:0:1::1");
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("2001:db8:1:2:3:4:0:5")))
+        .as("a single zero group stays")
+        .isEqualTo("2001:db8:1:2:3:4:0:5");
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("fe80:0:0:0:0:0:0:0")))
+        .isEqualTo("fe80::");
+    assertThat(ConnectionEnv.numeric(InetAddress.getByName("::ffff:192.0.2.7")))
+        .as("IPv4-mapped")
+        .isEqualTo("192.0.2.7");
+  }
+
+  @Test
+  void aConnectionWithoutIpAddressesGivesNone() {
+    assertThat(
+            ConnectionEnv.of(
+                UnixDomainSocketAddress.of("/run/gw.sock"), new InetSocketAddress("10.1.2.3", 22)))
+        .isEmpty();
+    assertThat(ConnectionEnv.of(null, null)).isEmpty();
+  }
+
+  private static java.util.Map.Entry<String, String> entry(String name, String value) {
+    return java.util.Map.entry(name, value);
+  }
+}
