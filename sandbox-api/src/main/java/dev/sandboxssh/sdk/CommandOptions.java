@@ -19,6 +19,7 @@ public final class CommandOptions {
   int cols;
   int rows;
   String term = "";
+  String ptyPathEnv = "";
   final Map<String, Integer> modes = new LinkedHashMap<>();
   OutputSink stdout;
   OutputSink stderr;
@@ -104,6 +105,12 @@ public final class CommandOptions {
     this.rows = rows;
     this.term = term == null ? "" : term;
     this.modes.putAll(modes);
+    return this;
+  }
+
+  /** With {@link #pty}: the process also gets variable {@code name} holding its terminal's path. */
+  public CommandOptions ptyPathEnv(String name) {
+    this.ptyPathEnv = name == null ? "" : name;
     return this;
   }
 

@@ -67,7 +67,8 @@ public final class Commands {
           PtyConfig.newBuilder()
               .setSize(PtySize.newBuilder().setCols(options.cols).setRows(options.rows))
               .setTerm(options.term)
-              .putAllModes(options.modes));
+              .putAllModes(options.modes)
+              .setPathEnv(options.ptyPathEnv));
     }
     return request;
   }

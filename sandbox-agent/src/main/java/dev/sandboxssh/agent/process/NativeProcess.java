@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -81,7 +82,8 @@ final class NativeProcess {
 
   /**
    * Spawns {@code argv} on a new pseudo-terminal of {@code cols} x {@code rows}, which becomes its
-   * controlling terminal, with the given terminal modes (POSIX names as in RFC 4254 section 8).
+   * controlling terminal, with the given terminal modes (POSIX names as in RFC 4254 section 8); a
+   * non-empty {@code pathEnv} names a variable set to the terminal's path.
    */
   static NativeProcess spawnPty(
       List<String> argv,
@@ -89,7 +91,8 @@ final class NativeProcess {
       Path cwd,
       int cols,
       int rows,
-      Map<String, Integer> modes)
+      Map<String, Integer> modes,
+      String pathEnv)
       throws IOException {
     int master;
     String slaveName;
@@ -120,7 +123,12 @@ final class NativeProcess {
         spawn.open(0, slaveName, LibC.O_RDWR);
         spawn.dup2(0, 1);
         spawn.dup2(0, 2);
-        int pid = spawn.run(argv, env);
+        Map<String, String> withPath = env;
+        if (!pathEnv.isEmpty()) {
+          withPath = new LinkedHashMap<>(env);
+          withPath.put(pathEnv, slaveName);
+        }
+        int pid = spawn.run(argv, withPath);
         return new NativeProcess(pid, true, master, master, -1);
       }
     } catch (LastErrorException e) {

@@ -183,7 +183,11 @@ public final class ProcessServiceImpl extends ProcessServiceGrpc.ProcessServiceI
         int cols = checkSide("cols", pty.getSize().getCols());
         int rows = checkSide("rows", pty.getSize().getRows());
         env.putIfAbsent("TERM", pty.getTerm().isEmpty() ? DEFAULT_TERM : pty.getTerm());
-        process = NativeProcess.spawnPty(argv, env, cwd, cols, rows, pty.getModesMap());
+        String pathEnv = pty.getPathEnv();
+        if (!pathEnv.isEmpty() && !ENV_NAME.matcher(pathEnv).matches()) {
+          throw invalid("bad pty path_env name: " + abbreviate(pathEnv));
+        }
+        process = NativeProcess.spawnPty(argv, env, cwd, cols, rows, pty.getModesMap(), pathEnv);
       } else {
         process = NativeProcess.spawnPipes(argv, env, cwd);
       }

@@ -156,6 +156,24 @@ class CommandsTest {
   }
 
   @Test
+  void aTerminalsPathCanBeNamedInItsEnvironment() {
+    CommandResult r =
+        commands
+            .run(
+                "[ \"$SSH_TTY\" = \"$(tty)\" ] && echo same:$SSH_TTY",
+                CommandOptions.create().pty(80, 24, "xterm", Map.of()).ptyPathEnv("SSH_TTY"))
+            .waitFor(WAIT);
+    assertThat(r.exitCode()).as(r.stdout()).isZero();
+    assertThat(r.stdout()).startsWith("same:/dev/pts/");
+
+    CommandResult unnamed =
+        commands
+            .run("echo \"[${SSH_TTY-unset}]\"", CommandOptions.create().pty(80, 24, "", Map.of()))
+            .waitFor(WAIT);
+    assertThat(unnamed.stdout()).isEqualTo("[unset]\r\n");
+  }
+
+  @Test
   void typedInputEchoes() throws Exception {
     OutputCollector out = new OutputCollector();
     CommandHandle terminal = agent.sandbox().pty().create(80, 24, out, Duration.ZERO);
@@ -267,6 +285,12 @@ class CommandsTest {
         .isInstanceOf(SandboxException.class)
         .extracting(e -> ((SandboxException) e).code())
         .isEqualTo(SandboxException.Code.INVALID_ARGUMENT);
+    assertThatThrownBy(
+            () ->
+                commands.run(
+                    "true", CommandOptions.create().pty(80, 24, "", Map.of()).ptyPathEnv("A=B")))
+        .isInstanceOf(SandboxException.class)
+        .hasMessageContaining("bad pty path_env name");
     assertThatThrownBy(
             () -> commands.run("true", CommandOptions.create().env("BIG", "x".repeat(1 << 20))))
         .isInstanceOf(SandboxException.class)

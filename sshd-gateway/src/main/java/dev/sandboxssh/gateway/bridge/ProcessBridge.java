@@ -227,7 +227,10 @@ public final class ProcessBridge implements Command {
             .stderrTo(new ToClient(err));
     PtyRequest pty = channel.pty();
     if (pty != null) {
-      options.env("TERM", pty.term()).pty(pty.cols(), pty.rows(), pty.term(), pty.modes());
+      options
+          .env("TERM", pty.term())
+          .pty(pty.cols(), pty.rows(), pty.term(), pty.modes())
+          .ptyPathEnv("SSH_TTY");
     }
     // ssh -A: SSH_AUTH_SOCK names the socket inside the sandbox that leads to the client's agent.
     try {

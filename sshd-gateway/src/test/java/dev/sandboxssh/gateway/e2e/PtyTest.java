@@ -52,6 +52,21 @@ class PtyTest {
   }
 
   @Test
+  void sshTtyNamesTheTerminalAsUnderSshd() {
+    OpenSsh ssh = gateway.ssh();
+    OpenSsh.Result r =
+        ssh.ssh(
+            GatewayFixture.SANDBOX,
+            "[ \"$SSH_TTY\" = \"$(tty)\" ] && echo \"same $SSH_TTY\"",
+            "-tt");
+    assertThat(r.exitCode()).as(r.stderr() + r.stdout()).isZero();
+    assertThat(r.stdout()).startsWith("same /dev/pts/");
+    // Without a terminal there is none to name.
+    assertThat(ssh.ssh(GatewayFixture.SANDBOX, "echo \"[${SSH_TTY-unset}]\"").stdout())
+        .isEqualTo("[unset]\n");
+  }
+
+  @Test
   void sizeOfPtyReqThenWindowChangeAtOnce() throws IOException {
     MinaClient.Output out = new MinaClient.Output();
     ChannelShell shell = openShell(100, 30, Map.of(), out);
