@@ -118,6 +118,28 @@ class SftpTest {
   }
 
   @Test
+  void refusalsCarryStatusesAVersion3ClientKnows() throws Exception {
+    // sftp speaks SFTP version 3, which defines status codes 0 to 8; sshd's sftp-server answers
+    // these with "Failure" and "No such file or directory".
+    OpenSsh.Result r =
+        clients.sftpBatch(
+            GatewayFixture.SANDBOX,
+            "mkdir twice",
+            "-mkdir twice",
+            "put " + Files.writeString(dir.resolve("inside.txt"), "x") + " twice/inside.txt",
+            "-rmdir twice",
+            "-rm twice/inside.txt/below",
+            "rm twice/inside.txt",
+            "rmdir twice");
+    assertThat(r.exitCode()).as(FileClients.describe(r)).isZero();
+    assertThat(r.stderr())
+        .contains("remote mkdir \"/home/user/twice\": Failure")
+        .contains("remote rmdir \"/home/user/twice\": Failure")
+        .contains("remote delete /home/user/twice/inside.txt/below: No such file or directory")
+        .doesNotContain("Unknown status");
+  }
+
+  @Test
   void keepsModesAndTimesWithPreserve() throws Exception {
     Path tree = Files.createDirectories(dir.resolve("tree/sub"));
     Path script = Files.writeString(tree.resolve("run.sh"), "#!/bin/sh\n");

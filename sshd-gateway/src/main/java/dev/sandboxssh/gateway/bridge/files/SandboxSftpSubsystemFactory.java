@@ -6,6 +6,9 @@ import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 /** Makes {@link SandboxSftpSubsystem}s, MINA's SFTP server bound to the session's sandbox. */
 final class SandboxSftpSubsystemFactory extends SftpSubsystemFactory {
+  SandboxSftpSubsystemFactory() {
+    setErrorStatusDataHandler(new VersionedStatuses());
+  }
 
   @Override
   public Command createSubsystem(ChannelSession channel) {
