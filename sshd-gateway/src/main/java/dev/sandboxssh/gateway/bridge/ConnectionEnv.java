@@ -68,10 +68,10 @@ final class ConnectionEnv {
       }
       out.append(Integer.toHexString(groups[i]));
     }
-    Inet6Address v6 = (Inet6Address) address;
-    if (v6.getScopeId() != 0 || v6.getScopedInterface() != null) {
-      String host = address.getHostAddress();
-      out.append(host.substring(host.indexOf('%')));
+    String host = address.getHostAddress();
+    int scope = host.indexOf('%'); // a link-local address's interface, as getnameinfo adds it
+    if (scope >= 0) {
+      out.append(host, scope, host.length());
     }
     return out.toString();
   }

@@ -81,6 +81,8 @@ public final class ChannelLimits extends ServerConnectionServiceFactory {
       String type = buffer.getString();
       long sender = buffer.getUInt();
       buffer.rpos(start);
+      // The client reuses the number only once its channel of that number is gone.
+      openFailureReasons.remove(sender);
       int channels = 0;
       int sessions = 0;
       for (Channel c : getChannels()) {

@@ -2,6 +2,7 @@ package dev.sandboxssh.gateway.bridge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -34,6 +35,10 @@ class ConnectionEnvTest {
         .isEqualTo("2001:db8:1:2:3:4:0:5");
     assertThat(ConnectionEnv.numeric(InetAddress.getByName("fe80:0:0:0:0:0:0:0")))
         .isEqualTo("fe80::");
+    byte[] linkLocal = InetAddress.getByName("fe80::1").getAddress();
+    assertThat(ConnectionEnv.numeric(Inet6Address.getByAddress(null, linkLocal, 1)))
+        .as("with its scope")
+        .isEqualTo("fe80::1%1");
     assertThat(ConnectionEnv.numeric(InetAddress.getByName("::ffff:192.0.2.7")))
         .as("IPv4-mapped")
         .isEqualTo("192.0.2.7");
