@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("e2e")
 class AgentLifecycleTest {
+  private static final String SLEEPER = "agent-lifecycle-sleeper";
 
   @TempDir Path dir;
   private Process gateway;
@@ -52,7 +53,8 @@ class AgentLifecycleTest {
     waitUntil(() -> agentsOf(gateway).isEmpty(), "the idle agent to stop");
 
     // A long session keeps an agent busy; then the gateway dies without a chance to clean up.
-    Process longSession = OpenSsh.start(ssh.sshCommand("two", "sleep 300"));
+    // Named for this test alone: other tests' (and other modules') "sleep 300" may still run.
+    Process longSession = OpenSsh.start(ssh.sshCommand("two", "exec -a " + SLEEPER + " sleep 300"));
     try {
       waitUntil(
           () -> {
@@ -61,23 +63,26 @@ class AgentLifecycleTest {
                 && lines.stream().anyMatch(c -> c.contains("slirp4netns"));
           },
           "the agent of sandbox two and its network helper to start");
-      List<ProcessHandle> started = agentsOf(gateway);
-      gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      // Orphans are reparented, so the pids seen while the gateway lived are what to watch.
-      waitUntil(
-          () -> started.stream().noneMatch(ProcessHandle::isAlive),
-          "agents and their network helpers to exit with their gateway");
       // The client's own command line names the command too, and it may outlast the gateway by
       // a moment: only the sandbox's processes count.
       List<Long> client =
           Stream.concat(Stream.of(longSession.toHandle()), longSession.toHandle().descendants())
               .map(ProcessHandle::pid)
               .toList();
+      waitUntil(
+          () -> processesMatching(SLEEPER).stream().anyMatch(pid -> !client.contains(pid)),
+          "the sleeper to run in the sandbox");
+      List<ProcessHandle> started = agentsOf(gateway);
+      gateway.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      // Orphans are reparented, so the pids seen while the gateway lived are what to watch.
+      waitUntil(
+          () -> started.stream().noneMatch(ProcessHandle::isAlive),
+          "agents and their network helpers to exit with their gateway");
       // A failure names the processes left, with their parents and pid namespaces.
       Eventually.until(
-          () -> describe(processesMatching("sleep 300")) + "\n" + gatewayLog.get(),
+          () -> describe(processesMatching(SLEEPER)) + "\n" + gatewayLog.get(),
           Timeouts.EVENTUALLY,
-          () -> processesMatching("sleep 300").stream().allMatch(client::contains),
+          () -> processesMatching(SLEEPER).stream().allMatch(client::contains),
           "the sandbox's processes to die (client's: " + client + ")");
     } finally {
       longSession.destroyForcibly();
