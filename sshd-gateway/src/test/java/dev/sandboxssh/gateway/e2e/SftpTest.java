@@ -121,22 +121,29 @@ class SftpTest {
   void refusalsCarryStatusesAVersion3ClientKnows() throws Exception {
     // sftp speaks SFTP version 3, which defines status codes 0 to 8; sshd's sftp-server answers
     // these with "Failure" and "No such file or directory".
-    OpenSsh.Result r =
-        clients.sftpBatch(
-            GatewayFixture.SANDBOX,
-            "mkdir twice",
-            "-mkdir twice",
-            "put " + Files.writeString(dir.resolve("inside.txt"), "x") + " twice/inside.txt",
-            "-rmdir twice",
-            "-rm twice/inside.txt/below",
-            "rm twice/inside.txt",
-            "rmdir twice");
-    assertThat(r.exitCode()).as(FileClients.describe(r)).isZero();
-    assertThat(r.stderr())
-        .contains("remote mkdir \"/home/user/twice\": Failure")
-        .contains("remote rmdir \"/home/user/twice\": Failure")
-        .contains("remote delete /home/user/twice/inside.txt/below: No such file or directory")
-        .doesNotContain("Unknown status");
+    try (LogCapture log = LogCapture.of("dev.sandboxssh.gateway.bridge.files")) {
+      OpenSsh.Result r =
+          clients.sftpBatch(
+              GatewayFixture.SANDBOX,
+              "mkdir twice",
+              "-mkdir twice",
+              "put " + Files.writeString(dir.resolve("inside.txt"), "x") + " twice/inside.txt",
+              "-rmdir twice",
+              "-rm twice/inside.txt/below",
+              "-chmod 600 /etc/hostname",
+              "rm twice/inside.txt",
+              "rmdir twice");
+      assertThat(r.exitCode()).as(FileClients.describe(r)).isZero();
+      assertThat(r.stderr())
+          .contains("remote mkdir \"/home/user/twice\": Failure")
+          .contains("remote rmdir \"/home/user/twice\": Failure")
+          .contains("remote delete /home/user/twice/inside.txt/below: No such file or directory")
+          // A read-only bind mount in the sandbox.
+          .contains("remote setstat \"/etc/hostname\": Permission denied")
+          .doesNotContain("Unknown status");
+      // Refusals are the client's business: none is a warning in the gateway's log.
+      assertThat(log.messages()).noneSatisfy(m -> assertThat(m).contains("/etc/hostname"));
+    }
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Set;
 import org.apache.sshd.common.io.IoOutputStream;
 import org.apache.sshd.common.util.buffer.Buffer;
@@ -248,5 +249,27 @@ final class SandboxSftpSubsystem extends SftpSubsystem {
     Buffer realpath = new ByteArrayBuffer();
     realpath.putString(relative.isEmpty() ? "." : relative);
     doRealPath(realpath, id);
+  }
+
+  /**
+   * As MINA's, without its WARN for every attribute the sandbox refused (a chmod of a read-only
+   * file): a client could fill the gateway's log at will. The audit log records the refusal, as it
+   * does every other refused file operation, none of which is a warning either.
+   */
+  @Override
+  protected void handleSetFileAttributeFailure(
+      Path file,
+      String view,
+      String attribute,
+      Object value,
+      Collection<String> unsupported,
+      Exception e)
+      throws IOException {
+    if (e instanceof UnsupportedOperationException) {
+      unsupported.add(attribute);
+      return;
+    }
+    log.debug("set {}:{} on {} refused: {}", view, attribute, file, e.getMessage());
+    throw e instanceof IOException io ? io : new IOException(e);
   }
 }
