@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ConnectionEnvTest {
@@ -16,8 +17,8 @@ class ConnectionEnvTest {
             ConnectionEnv.of(
                 new InetSocketAddress("192.0.2.7", 51234), new InetSocketAddress("10.1.2.3", 22)))
         .containsExactly(
-            entry("SSH_CLIENT", "192.0.2.7 51234 22"),
-            entry("SSH_CONNECTION", "192.0.2.7 51234 10.1.2.3 22"));
+            Map.entry("SSH_CLIENT", "192.0.2.7 51234 22"),
+            Map.entry("SSH_CONNECTION", "192.0.2.7 51234 10.1.2.3 22"));
   }
 
   @Test
@@ -51,9 +52,5 @@ class ConnectionEnvTest {
                 UnixDomainSocketAddress.of("/run/gw.sock"), new InetSocketAddress("10.1.2.3", 22)))
         .isEmpty();
     assertThat(ConnectionEnv.of(null, null)).isEmpty();
-  }
-
-  private static java.util.Map.Entry<String, String> entry(String name, String value) {
-    return java.util.Map.entry(name, value);
   }
 }
